@@ -1,0 +1,52 @@
+"""Test session setup: Channel Access stays on loopback, on ports chosen for this session.
+
+The CA environment is set here, at import, before pyepics makes its context,
+so every test client talks only to 127.0.0.1 on this session's ports.
+"""
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+
+def _free_port() -> int:
+    """A port free for both TCP and UDP on 127.0.0.1."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            tcp.bind(("127.0.0.1", 0))
+            port = tcp.getsockname()[1]
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                udp.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return port
+
+
+CA_SERVER_PORT = _free_port()
+CA_REPEATER_PORT = _free_port()
+os.environ.update(
+    {
+        "EPICS_CA_ADDR_LIST": "127.0.0.1",
+        "EPICS_CA_AUTO_ADDR_LIST": "NO",
+        "EPICS_CAS_INTF_ADDR_LIST": "127.0.0.1",
+        "EPICS_CA_SERVER_PORT": str(CA_SERVER_PORT),
+        "EPICS_CA_REPEATER_PORT": str(CA_REPEATER_PORT),
+        "EPICS_CA_MAX_ARRAY_BYTES": "20000000",
+    }
+)
+
+TESTDATA_ENV = "USAXS_TESTDATA"
+
+
+@pytest.fixture(scope="session")
+def testdata() -> Path:
+    """The facility's real files (``$USAXS_TESTDATA`` or ``../shared/testdata``); skip if absent."""
+    root = Path(
+        os.environ.get(TESTDATA_ENV, Path(__file__).resolve().parents[2] / "shared" / "testdata")
+    )
+    if not (root / "facility").is_dir():
+        pytest.skip(f"facility test data not found at {root} (set ${TESTDATA_ENV})")
+    return root / "facility"

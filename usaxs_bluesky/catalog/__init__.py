@@ -1,0 +1,1 @@
+"""Tiled catalog of every run: open it, search it."""

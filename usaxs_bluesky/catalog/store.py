@@ -1,0 +1,63 @@
+"""Open the run catalog: an embedded Tiled catalog (SQLite) under the data directory, or a server.
+
+The embedded catalog keeps run metadata in ``<data_dir>/catalog/catalog.db``,
+event tables in ``<data_dir>/catalog/tables.db`` and arrays under
+``<data_dir>/catalog/storage``; any process can open it again and search it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from tiled.client.container import Container
+
+CATALOG_DIR = "catalog"
+
+
+def embedded_paths(data_dir: Path) -> dict[str, Path]:
+    """Return the files and folder of the embedded catalog under ``data_dir``."""
+    root = Path(data_dir) / CATALOG_DIR
+    return {
+        "root": root,
+        "catalog": root / "catalog.db",
+        "tables": root / "tables.db",
+        "storage": root / "storage",
+    }
+
+
+def open_catalog(
+    data_dir: str | Path | None = None,
+    *,
+    uri: str | None = None,
+    api_key: str | None = None,
+    create: bool = True,
+) -> Container:
+    """Return a Tiled client on the run catalog.
+
+    ``uri`` (``http://...``) selects a Tiled server; otherwise the embedded
+    SQLite catalog under ``data_dir`` is opened (and made if ``create``).
+    """
+    if uri:
+        from tiled.client import from_uri
+
+        return from_uri(uri, api_key=api_key)
+    if data_dir is None:
+        raise ValueError("open_catalog needs a data directory or a server URI")
+    paths = embedded_paths(Path(data_dir))
+    if not create and not paths["catalog"].exists():
+        raise FileNotFoundError(f"no catalog at {paths['catalog']}")
+    paths["storage"].mkdir(parents=True, exist_ok=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from tiled.catalog import from_uri as catalog_from_uri
+        from tiled.client import Context, from_context
+        from tiled.server.app import build_app
+
+    adapter = catalog_from_uri(
+        f"sqlite:///{paths['catalog']}",
+        writable_storage=[str(paths["storage"]), f"sqlite:///{paths['tables']}"],
+        init_if_not_exists=create,
+    )
+    return from_context(Context.from_app(build_app(adapter)))

@@ -1,0 +1,1 @@
+"""Metadata policy: what every run must carry, checked before anything moves."""

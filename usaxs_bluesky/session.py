@@ -1,0 +1,87 @@
+"""Build a working session: RunEngine + connected instrument + baseline + catalog writer.
+
+Used by the IPython profile, the ``usaxs`` command and the tests. The
+RunEngine's metadata persists under ``<data_dir>/md`` (so ``scan_id`` goes on
+after a restart); every run is written to the catalog as it happens.
+"""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bluesky import RunEngine
+from bluesky.preprocessors import SupplementalData
+from bluesky.utils import PersistentDict
+from bluesky_tiled_plugins import TiledWriter
+from tiled.client.container import Container
+
+from . import __version__
+from .catalog.store import open_catalog
+from .instrument import Instrument, build_instrument, connect_instrument, load_config
+from .metadata.policy import md_validator
+
+MD_DIR = "md"
+
+
+@dataclass
+class Session:
+    """What a user works with: the RunEngine, the devices and the catalog."""
+
+    RE: RunEngine
+    instrument: Instrument
+    catalog: Container
+    data_dir: Path
+
+
+def default_metadata(config: dict[str, Any]) -> dict[str, Any]:
+    """Start-document keys every run of this instrument carries."""
+    inst = config.get("instrument", {})
+    return {
+        "beamline_id": inst.get("beamline_id", "12-ID-E"),
+        "instrument_name": inst.get("name", "APS USAXS"),
+        "facility": inst.get("facility", "APS"),
+        "usaxs_bluesky_version": __version__,
+        "login_id": getpass.getuser(),
+    }
+
+
+def make_run_engine(data_dir: Path, config: dict[str, Any]) -> RunEngine:
+    """Return a RunEngine whose metadata (and so ``scan_id``) persists in ``data_dir/md``.
+
+    Its ``md_validator`` refuses any run that breaks the metadata policy.
+    """
+    md_dir = Path(data_dir) / MD_DIR
+    md_dir.mkdir(parents=True, exist_ok=True)
+    RE = RunEngine(PersistentDict(str(md_dir)), call_returns_result=False)
+    RE.md_validator = md_validator
+    for key, value in default_metadata(config).items():
+        RE.md[key] = value
+    return RE
+
+
+def make_session(
+    data_dir: str | Path,
+    *,
+    config: dict[str, Any] | str | Path | None = None,
+    catalog_uri: str | None = None,
+    api_key: str | None = None,
+    connect_timeout: float = 10.0,
+) -> Session:
+    """Connect the instrument and return a session writing every run to the catalog.
+
+    Raises :class:`~usaxs_bluesky.instrument.InstrumentConnectionError` naming
+    every unreachable PV when the instrument is not all there.
+    """
+    data_dir = Path(data_dir).expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if not isinstance(config, dict):
+        config = load_config(config)
+    instrument = connect_instrument(build_instrument(config), timeout=connect_timeout)
+    catalog = open_catalog(data_dir, uri=catalog_uri, api_key=api_key)
+    RE = make_run_engine(data_dir, config)
+    RE.preprocessors.append(SupplementalData(baseline=instrument.baseline))
+    RE.subscribe(TiledWriter(catalog))
+    return Session(RE=RE, instrument=instrument, catalog=catalog, data_dir=data_dir)
