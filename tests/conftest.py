@@ -50,3 +50,15 @@ def testdata() -> Path:
     if not (root / "facility").is_dir():
         pytest.skip(f"facility test data not found at {root} (set ${TESTDATA_ENV})")
     return root / "facility"
+
+
+@pytest.fixture(scope="session")
+def sim_ioc():
+    """The simulated instrument, started once per session on this session's CA ports."""
+    from usaxs_sim.launcher import SimProcess
+
+    sim = SimProcess(
+        port=CA_SERVER_PORT, repeater_port=CA_REPEATER_PORT, time_scale=0.02, seed=12345, timeout=60
+    )
+    with sim:
+        yield sim
