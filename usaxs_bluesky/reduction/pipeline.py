@@ -1,0 +1,133 @@
+"""One call from a raw file to reduced NXcanSAS (+ PNG quick look)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+
+from .areadetector import detect_area_kind, read_area_frame, reduce_area
+from .common import ReducedCurve, ReductionError
+from .nxcansas import write_nxcansas
+from .usaxs import absolute_usaxs, uncalibrated_usaxs
+from .usaxs_raw import detect_usaxs_kind, read_usaxs
+
+__all__ = ["detect_kind", "reduce_curves", "reduce_file"]
+
+KINDS = ("usaxs-fly", "usaxs-step", "saxs", "waxs")
+
+
+def detect_kind(path: str | Path) -> str:
+    """One of "usaxs-fly", "usaxs-step", "saxs", "waxs"; ReductionError otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise ReductionError(f"{path}: no such file")
+    try:
+        with h5py.File(path, "r") as f:
+            usaxs = detect_usaxs_kind(f)
+            if usaxs:
+                return f"usaxs-{usaxs}"
+            area = detect_area_kind(f)
+            if area:
+                return area.lower()
+    except OSError as exc:
+        raise ReductionError(f"{path}: not a readable HDF5 file ({exc})") from exc
+    raise ReductionError(
+        f"{path}: unknown file type (expected a USAXS fly/step scan or a SAXS/WAXS NXsas frame)"
+    )
+
+
+def reduce_curves(
+    path: str | Path, blank: str | Path | None = None, *, require_blank: bool = True
+) -> list[ReducedCurve]:
+    """Reduce without writing. USAXS: [desmeared, smeared]; SAXS/WAXS: [curve].
+
+    With ``require_blank=False`` and no blank, a USAXS file gives R(Q)/R_peak
+    (smeared, not calibrated) and an area frame I(q)/I0 (not calibrated).
+    """
+    kind = detect_kind(path)
+    if blank is not None:
+        bkind = detect_kind(blank)
+        if bkind.split("-")[0] != kind.split("-")[0]:
+            raise ReductionError(f"{blank}: blank is a {bkind} file but {path} is {kind}")
+        if Path(blank).resolve() == Path(path).resolve():
+            raise ReductionError(f"{path}: the blank cannot be the sample file itself")
+    elif require_blank:
+        raise ReductionError(f"{path}: a blank (empty-beam) file is needed for a {kind} reduction")
+    if kind.startswith("usaxs"):
+        raw = read_usaxs(path)
+        if blank is None:
+            return [uncalibrated_usaxs(raw)]
+        smeared, desmeared = absolute_usaxs(raw, read_usaxs(blank))
+        return [desmeared, smeared] if desmeared is not None else [smeared]
+    frame = read_area_frame(path)
+    bframe = read_area_frame(blank) if blank is not None else None
+    return [reduce_area(frame, bframe)]
+
+
+def reduce_file(
+    path: str | Path,
+    blank: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    *,
+    require_blank: bool = True,
+    plot: bool = True,
+) -> list[Path]:
+    """Reduce ``path`` and write ``<out_dir>/<stem>.nxcansas.h5`` (+ ``.png``).
+
+    ``out_dir`` defaults to a ``reduced/`` folder beside the raw file. All
+    checks run before anything is written; existing outputs are never
+    overwritten (ReductionError). Returns the paths written.
+    """
+    path = Path(path)
+    out_dir = Path(out_dir) if out_dir is not None else path.parent / "reduced"
+    target = out_dir / f"{path.stem}.nxcansas.h5"
+    png = out_dir / f"{path.stem}.png"
+    for p in (target, png) if plot else (target,):
+        if p.exists():
+            raise ReductionError(f"{p} exists; reduced files are never overwritten")
+    curves = reduce_curves(path, blank, require_blank=require_blank)
+    written = [write_nxcansas(target, curves)]
+    if plot:
+        try:
+            written.append(quicklook_png(png, curves))
+        except Exception:
+            for p in written:
+                p.unlink(missing_ok=True)
+            raise
+    return written
+
+
+def quicklook_png(path: Path, curves: list[ReducedCurve]) -> Path:
+    """Log-log plot of the curves, written exclusively (temp name, then link)."""
+    import os
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 4.5), dpi=100)
+    ax = fig.add_subplot()
+    for c in curves:
+        sel = c.i > 0
+        label = "slit-smeared" if c.smeared else "desmeared" if "desmearing" in c.metadata else ""
+        ax.errorbar(c.q[sel], c.i[sel], yerr=c.idev[sel], fmt=".", ms=2, lw=0.5, label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("Q (1/Å)")
+    absolute = curves[0].metadata.get("absolute", False)
+    ax.set_ylabel("I (1/cm)" if absolute else "I (arb. units)")
+    ax.set_title(
+        f"{curves[0].metadata.get('technique', '')} {curves[0].metadata.get('sample_name', '')}"
+    )
+    if any(ax.get_legend_handles_labels()[1]):
+        ax.legend()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        fig.savefig(tmp, format="png")
+        os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
