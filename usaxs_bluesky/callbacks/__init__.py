@@ -1,0 +1,1 @@
+"""Callbacks: document routers and the file writing behind them (facility paths, HDF5 columns)."""
