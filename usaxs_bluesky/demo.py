@@ -19,7 +19,7 @@ DEMO_THICKNESS_MM = 1.0
 def run_demo(
     data_dir: str | Path, *, time_scale: float = 0.02, user_name: str = "demo_user"
 ) -> dict:
-    """Run the demo; return {"uids": [...], "peak_deg": ..., "ar_center_deg": ..., "data_dir": ...}."""
+    """Run the demo; return the run uids, the rocking-curve peak and centre, the data dir."""
     from usaxs_sim.launcher import SimProcess
 
     data_dir = Path(data_dir).expanduser().resolve()

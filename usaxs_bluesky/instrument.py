@@ -19,7 +19,7 @@ from ophyd import Device, EpicsSignal, EpicsSignalRO, Signal
 
 from .devices.area_detector import AreaDetector
 from .devices.counting import AmplifierGains, AutorangeAmplifier, Scaler, UpdRatio
-from .devices.flyscan import FlyScanHardware
+from .devices.flyscan import UsaxsFlyer
 from .devices.monochromator import Monochromator
 from .devices.sample import SampleData, UserData
 from .devices.shutters import Shutter
@@ -159,7 +159,7 @@ def build_instrument(config: dict[str, Any] | None = None) -> Instrument:
     add("positions", Positions(prefix + terms["positions"], name="positions"))
     add("mode", EpicsSignal(prefix + terms["mode"], name="mode", string=True, put_complete=True))
 
-    add("flyscan", FlyScanHardware(pvs=config["flyscan"], pv_prefix=prefix, name="flyscan"))
+    add("flyscan", UsaxsFlyer(pvs=config["flyscan"], pv_prefix=prefix, name="flyscan"))
     for name, det in config["area_detectors"].items():
         add(
             name,

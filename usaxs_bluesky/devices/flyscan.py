@@ -1,7 +1,11 @@
 """Fly-scan hardware: the busy record that runs the analyzer trajectory and the arrays it fills."""
 
+import time
+
+import numpy as np
 from ophyd import EpicsSignal, EpicsSignalRO
 from ophyd import FormattedComponent as FCpt
+from ophyd.status import Status
 
 from .pvmap import PVMapDevice
 
@@ -32,3 +36,122 @@ class FlyScanHardware(PVMapDevice):
     @classmethod
     def _required_pvs(cls) -> list[str]:
         return ["start", "mcs", "pulses", "changes"]
+
+
+def range_per_channel(num_channels: int, change_channels, ranges, initial: int = 0) -> np.ndarray:
+    """Return the amplifier range in use at each multichannel-scaler channel.
+
+    ``change_channels[k]`` is the channel from which ``ranges[k]`` applies
+    (the facility's ``changes_*_mcsChan`` / ``changes_*_ampGain`` arrays).
+    """
+    result = np.full(num_channels, initial, dtype=np.int32)
+    order = np.argsort(np.asarray(change_channels, dtype=float), kind="stable")
+    for k in order:
+        start = int(change_channels[k])
+        if 0 <= start < num_channels:
+            result[start:] = int(ranges[k])
+    return result
+
+
+class UsaxsFlyer(FlyScanHardware):
+    """The fly-scan hardware as a bluesky flyer (``kickoff``/``complete``/``collect_pages``).
+
+    Streams it describes:
+    ``primary`` (one row per MCS channel): ``flyscan_ar`` (mean analyzer angle
+    of the channel, deg), ``flyscan_clock`` (counts of the 50 MHz clock),
+    ``flyscan_I0``, ``flyscan_UPD`` (counts), ``flyscan_upd_range``;
+    ``flyscan_pulses``: ``flyscan_pulse_position`` (deg) of every pulse;
+    ``flyscan_range_changes``: ``flyscan_change_channel``,
+    ``flyscan_change_range``, ``flyscan_change_requested``.
+    """
+
+    STREAMS = {
+        "primary": {
+            "flyscan_ar": ("pulse_positions", "deg", "<f8"),
+            "flyscan_clock": ("clock", "counts", "<i4"),
+            "flyscan_I0": ("i0", "counts", "<i4"),
+            "flyscan_UPD": ("upd", "counts", "<i4"),
+            "flyscan_upd_range": (None, "", "<i4"),
+        },
+        "flyscan_pulses": {"flyscan_pulse_position": ("pulse_positions", "deg", "<f8")},
+        "flyscan_range_changes": {
+            "flyscan_change_channel": ("range_mcs_channel", "", "<f8"),
+            "flyscan_change_range": ("range_gain", "", "<f8"),
+            "flyscan_change_requested": ("range_requested", "", "<f8"),
+        },
+    }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._busy: Status | None = None
+
+    def kickoff(self) -> Status:
+        """Start the trajectory; the status is done once the busy record is running."""
+        self._busy = self.start.set(1)
+        status = Status(obj=self, timeout=30)
+        status.set_finished()
+        return status
+
+    def complete(self) -> Status:
+        """Return the busy record's put-completion status (done at the end of the trajectory)."""
+        if self._busy is None:
+            raise RuntimeError(f"{self.name}: complete() called before kickoff()")
+        return self._busy
+
+    def describe_collect(self) -> dict[str, dict[str, dict]]:
+        """Data keys of the three streams, with the source PVs."""
+        described: dict[str, dict[str, dict]] = {}
+        for stream, keys in self.STREAMS.items():
+            described[stream] = {}
+            for key, (attr, units, dtype) in keys.items():
+                source = f"PV:{getattr(self, attr).pvname}" if attr else f"derived:{self.name}"
+                described[stream][key] = {
+                    "source": source,
+                    "dtype": "integer" if dtype == "<i4" else "number",
+                    "dtype_numpy": dtype,
+                    "shape": [],
+                    "units": units,
+                }
+        return described
+
+    def collect_pages(self):
+        """Yield one event page per stream with the arrays read after the trajectory."""
+        self._busy = None
+        clock = np.asarray(self.clock.get(), dtype=np.int32)
+        n = len(clock)
+        pulses = np.asarray(self.pulse_positions.get(), dtype=float)
+        if len(pulses) < n + 1:
+            raise RuntimeError(
+                f"{self.name}: {len(pulses)} pulse positions for {n} scaler channels"
+            )
+        changes = [
+            np.asarray(s.get(), dtype=float)
+            for s in (self.range_mcs_channel, self.range_gain, self.range_requested)
+        ]
+        now = time.time()
+        primary = {
+            "flyscan_ar": 0.5 * (pulses[:n] + pulses[1 : n + 1]),
+            "flyscan_clock": clock,
+            "flyscan_I0": np.asarray(self.i0.get(), dtype=np.int32)[:n],
+            "flyscan_UPD": np.asarray(self.upd.get(), dtype=np.int32)[:n],
+            "flyscan_upd_range": range_per_channel(n, changes[0], changes[1]),
+        }
+        yield _page(primary, now)
+        yield _page({"flyscan_pulse_position": pulses}, now)
+        yield _page(
+            {
+                "flyscan_change_channel": changes[0],
+                "flyscan_change_range": changes[1],
+                "flyscan_change_requested": changes[2],
+            },
+            now,
+        )
+
+
+def _page(columns: dict[str, np.ndarray], now: float) -> dict:
+    length = len(next(iter(columns.values())))
+    return {
+        "data": {k: np.asarray(v).tolist() for k, v in columns.items()},
+        "timestamps": {k: [now] * length for k in columns},
+        "time": [now] * length,
+    }
