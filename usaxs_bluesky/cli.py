@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -81,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``usaxs`` console script."""
+    # tiled's in-process client imports starlette's test client, which warns on every start
+    warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -25,8 +25,13 @@ def run_demo(
     data_dir = Path(data_dir).expanduser().resolve()
     with SimProcess(time_scale=time_scale) as sim:
         os.environ.update(sim.client_env)
-        print(f"simulated instrument serving on 127.0.0.1:{sim.server_port}")
-        return _experiment(data_dir, user_name)
+        print(f"simulated instrument serving on 127.0.0.1:{sim.port}")
+        try:
+            return _experiment(data_dir, user_name)
+        finally:
+            import epics
+
+            epics.ca.finalize_libca()  # close CA circuits before the IOC goes away
 
 
 def _experiment(data_dir: Path, user_name: str) -> dict:

@@ -7,6 +7,7 @@ event tables in ``<data_dir>/catalog/tables.db`` and arrays under
 
 from __future__ import annotations
 
+import logging
 import warnings
 from pathlib import Path
 
@@ -60,4 +61,7 @@ def open_catalog(
         writable_storage=[str(paths["storage"]), f"sqlite:///{paths['tables']}"],
         init_if_not_exists=create,
     )
-    return from_context(Context.from_app(build_app(adapter)))
+    logging.getLogger("tiled.server.app").setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return from_context(Context.from_app(build_app(adapter)))
