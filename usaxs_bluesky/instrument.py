@@ -159,6 +159,7 @@ def build_instrument(config: dict[str, Any] | None = None) -> Instrument:
     add("positions", Positions(prefix + terms["positions"], name="positions"))
     add("mode", EpicsSignal(prefix + terms["mode"], name="mode", string=True, put_complete=True))
 
+    add("data_root", Signal(name="data_root", value=str(Path("usaxs_data").resolve())))
     add("flyscan", UsaxsFlyer(pvs=config["flyscan"], pv_prefix=prefix, name="flyscan"))
     for name, det in config["area_detectors"].items():
         add(

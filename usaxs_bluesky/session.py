@@ -80,6 +80,7 @@ def make_session(
     if not isinstance(config, dict):
         config = load_config(config)
     instrument = connect_instrument(build_instrument(config), timeout=connect_timeout)
+    instrument.data_root.put(str(data_dir))
     catalog = open_catalog(data_dir, uri=catalog_uri, api_key=api_key)
     RE = make_run_engine(data_dir, config)
     RE.preprocessors.append(SupplementalData(baseline=instrument.baseline))

@@ -117,7 +117,7 @@ class FlyScan(PVGroup):
         scan_time = float(terms.fs_scan_time.value)
         dt = scan_time / (n - 1)
         mid = 0.5 * (positions[:-1] + positions[1:])
-        currents = np.asarray(top.upd_current(mid), dtype=float)
+        currents = np.asarray(top.upd_current(mid, tracking=True), dtype=float)
         i0 = top.i0_rate()
         amp = top.upd_amp
         masks = tuple(float(getattr(terms, f"mask{r}").value) for r in range(5))

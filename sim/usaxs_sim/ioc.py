@@ -385,11 +385,20 @@ class UsaxsSimIOC(PVGroup):
         gain = float(self.i0_amp.gain.value) / physics.I0_GAIN_REF
         return physics.I0_RATE_NOMINAL * gain * self.flux_factor() * self.collimator_factor()
 
-    def upd_current(self, ar=None):
-        """UPD photocurrent (A) at analyzer angle(s) ``ar`` (default: AR now)."""
+    def upd_current(self, ar=None, tracking: bool = False):
+        """UPD photocurrent (A) at analyzer angle(s) ``ar`` (default: AR now).
+
+        The scattered beam reaches the photodiode plane at
+        ``x0 + SDD * tan(AR - ARcenter)``; step scans must move ``dx`` there.
+        ``tracking=True`` (fly scans, whose trajectory carries dx along)
+        evaluates the alignment as if dx followed the beam from where it is.
+        """
         ar = self.ar.position if ar is None else ar
         x0, y0 = self.true_diode
         upd = float(self.terms.upd_size.value)
+        if not tracking:
+            sdd = float(self.terms.sdd.value)
+            x0 = x0 + sdd * np.tan(np.radians(np.asarray(ar) - self.true_ar_center))
         align = (
             physics.plateau(self.dx.position, x0, upd, self.diode_edge)
             * physics.plateau(self.dy.position, y0, upd, self.diode_edge)

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
+from bluesky import plan_stubs as bps
+from bluesky.utils import Msg
+
+from ..callbacks.paths import data_folder, next_data_path
+from ..instrument import Instrument
 from ..metadata.policy import SAMPLE_NAME, THICKNESS, USER_NAME, check_run_metadata
 
 
@@ -34,4 +42,53 @@ def run_metadata(
         }
     )
     check_run_metadata(start)
+    return start
+
+
+def current_user(inst: Instrument, user_name: str | None) -> Generator[Msg, Any, str]:
+    """Return ``user_name`` or, when not given, the name in the user PV (a read, no motion)."""
+    if user_name:
+        return user_name
+    value = yield from bps.rd(inst.user_data.user_name)
+    return str(value or "").strip()
+
+
+def data_file_metadata(
+    inst: Instrument, *, technique: str, title: str, user_name: str
+) -> Generator[Msg, Any, dict[str, str]]:
+    """Return ``hdf5_path``/``hdf5_file``: where the writer will put this run's file.
+
+    Folder pattern ``<root>/YYYY-MM/MM_DD_<user>/MM_DD_<user>_<technique>``,
+    file ``<sample>_<NNNN>.h5`` with the next free number.
+    """
+    root = yield from bps.rd(inst.data_root)
+    folder = data_folder(Path(root), datetime.datetime.now(), user_name, technique)
+    path = next_data_path(folder, title)
+    return {"hdf5_path": str(folder), "hdf5_file": path.name, "technique": technique}
+
+
+def sample_run_metadata(
+    inst: Instrument,
+    plan_name: str,
+    *,
+    technique: str | None,
+    title: str,
+    thickness_mm: float,
+    user_name: str | None,
+    md: dict[str, Any] | None = None,
+    **plan_args: Any,
+) -> Generator[Msg, Any, dict[str, Any]]:
+    """Checked start metadata of a measurement, with its data file when ``technique`` is set.
+
+    Reads only (user PV, data root, sample position); raises
+    :class:`~usaxs_bluesky.metadata.policy.MetadataError` before any motion.
+    """
+    user = yield from current_user(inst, user_name)
+    start = run_metadata(
+        plan_name, title=title, thickness_mm=thickness_mm, user_name=user, md=md, **plan_args
+    )
+    if technique:
+        start.update(
+            (yield from data_file_metadata(inst, technique=technique, title=title, user_name=user))
+        )
     return start

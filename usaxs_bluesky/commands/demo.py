@@ -1,0 +1,24 @@
+"""``usaxs demo``: start the sim, run a short experiment into the catalog, stop."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .common import default_data_dir
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ..demo import run_demo
+
+    run_demo(data_dir=args.data_dir, time_scale=args.time_scale, user_name=args.user)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``demo`` sub-command."""
+    p = sub.add_parser("demo", help="start the sim, run a short experiment into the catalog, stop")
+    p.add_argument("--data-dir", type=Path, default=default_data_dir())
+    p.add_argument("--time-scale", type=float, default=0.02, help="wall s per simulated s")
+    p.add_argument("--user", default="demo_user", help="user name recorded with each run")
+    p.set_defaults(func=_run)

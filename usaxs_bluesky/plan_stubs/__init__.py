@@ -1,0 +1,1 @@
+"""Plan stubs: building blocks that move or read devices but never open a run."""
