@@ -62,3 +62,20 @@ def sim_ioc():
     )
     with sim:
         yield sim
+        import epics
+
+        epics.ca.finalize_libca()  # close CA circuits before the IOC goes away
+
+
+@pytest.fixture(scope="session")
+def usaxs_session(sim_ioc, tmp_path_factory):
+    """A working session on the sim: RunEngine, connected instrument, embedded catalog.
+
+    Shared by the whole test session (connecting takes seconds); tests that
+    change instrument state put back what they changed.
+    """
+    from usaxs_bluesky.session import make_session
+
+    session = make_session(tmp_path_factory.mktemp("usaxs_data"), connect_timeout=30)
+    session.instrument.user_data.user_name.put("test_user", wait=True)
+    yield session
