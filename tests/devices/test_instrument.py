@@ -121,19 +121,3 @@ def test_run_found_by_sample_from_a_fresh_process(usaxs_session):
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
     ).stdout
     assert uid in out and "success" in out
-
-
-def test_scan_id_continues_after_restart(usaxs_session):
-    from usaxs_bluesky.session import make_run_engine
-
-    RE = usaxs_session.RE
-    inst = usaxs_session.instrument
-    (uid,) = RE(
-        rocking_curve(
-            inst, title="id test", thickness_mm=1, user_name="test_user", num=3, count_time=0.1
-        )
-    )
-    last = RE.md["scan_id"]
-    # a new RunEngine on the same data directory continues the numbering
-    RE2 = make_run_engine(usaxs_session.data_dir, inst.config)
-    assert RE2.md["scan_id"] == last

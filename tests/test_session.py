@@ -1,0 +1,49 @@
+"""The RunEngine's metadata persists: scan_id goes on after a restart of the process."""
+
+import subprocess
+import sys
+import textwrap
+
+from bluesky.plans import count
+
+from usaxs_bluesky.instrument import load_config
+from usaxs_bluesky.session import make_run_engine
+
+SCRIPT = textwrap.dedent("""
+    import sys
+    from bluesky.plans import count
+    from usaxs_bluesky.instrument import load_config
+    from usaxs_bluesky.session import make_run_engine
+    RE = make_run_engine(sys.argv[1], load_config())
+    starts = []
+    for _ in range(int(sys.argv[2])):
+        RE(count([], md={"title": "s", "sample_thickness_mm": 1.0, "user_name": "u"}),
+           {"start": lambda name, doc: starts.append(doc["scan_id"])})
+    print(starts, RE.md["beamline_id"])
+""")
+
+
+def _session(data_dir, runs: int) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(data_dir), str(runs)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_scan_id_continues_after_restart(tmp_path):
+    assert _session(tmp_path, 2) == "[1, 2] 12-ID-E"
+    assert _session(tmp_path, 1) == "[3] 12-ID-E"
+
+
+def test_run_without_required_metadata_is_refused(tmp_path):
+    RE = make_run_engine(tmp_path, load_config())
+    try:
+        RE(count([]))
+    except ValueError as err:
+        assert "title" in str(err) and "sample_thickness_mm" in str(err)
+    else:
+        raise AssertionError("run without metadata was accepted")
