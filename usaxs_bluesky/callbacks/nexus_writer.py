@@ -1,0 +1,191 @@
+"""NexusWriter: the document router that writes each run's raw NeXus file as the run goes.
+
+Subscribe it to a RunEngine (``RE.subscribe(NexusWriter(on_file=...))``) or
+replay stored documents into it. Runs whose start document has ``hdf5_path``
+and ``hdf5_file`` are written by plan name: ``SAXS``/``WAXS`` -> NXsas,
+``Flyscan`` -> the facility fly-scan layout, ``uascan`` -> the step-scan
+layout (docs/files.md). Other runs are ignored.
+
+The file is created exclusively under a hidden partial name in ``hdf5_path``
+and appears under its final name when the stop document arrives (also for
+failed or aborted runs, with ``/entry/exit_status``). If the planned name is
+taken by then, the next free number is used and recorded in the file. If the
+stop document never arrives (the process dies), the partial file stays.
+Documents out of order (an event before its descriptor, anything after the
+stop) raise ValueError.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import h5py
+from event_model import DocumentRouter, RunRouter
+
+from .keys import HDF5_FILE, HDF5_PATH, PLAN_FLY, PLAN_SAXS, PLAN_STEP, PLAN_WAXS, TITLE
+from .nexus_file import RunFile, to_json
+from .nxsas_layout import NXsasFile, WAXSFile
+from .paths import SUFFIX, ExclusiveFile, open_next_data_file, safe_name
+from .usaxs_layout import FlyScanFile, StepScanFile
+
+FileCallback = Callable[[str, Path, str], None]
+
+#: plan name -> file layout
+LAYOUTS: dict[str, type[RunFile]] = {
+    PLAN_SAXS: NXsasFile,
+    PLAN_WAXS: WAXSFile,
+    PLAN_FLY: FlyScanFile,
+    PLAN_STEP: StepScanFile,
+}
+_NUMBERED = re.compile(rf"^(?P<stem>.+)_\d{{4,}}{re.escape(SUFFIX)}$")
+
+
+def planned_path(start: Mapping[str, Any]) -> Path:
+    """Return ``hdf5_path/hdf5_file`` of a start document; ValueError if it is not safe.
+
+    The folder must be absolute without ``..``; the file a plain safe name
+    ending ``.h5`` (as ``callbacks.paths`` makes them).
+    """
+    folder, name = Path(str(start[HDF5_PATH])), str(start[HDF5_FILE])
+    if not folder.is_absolute() or ".." in folder.parts:
+        raise ValueError(f"hdf5_path {str(folder)!r} must be an absolute path without '..'")
+    if not name.endswith(SUFFIX) or len(name) > 255 or safe_name(name, len(name)) != name:
+        raise ValueError(f"hdf5_file {name!r} is not a safe file name ending {SUFFIX}")
+    return folder / name
+
+
+def open_output(final: Path, start: Mapping[str, Any]) -> ExclusiveFile:
+    """Open the partial file of ``final``, or of the next free number if it is taken."""
+    output = ExclusiveFile(final)
+    try:
+        output.open()
+    except FileExistsError:
+        match = _NUMBERED.match(final.name)
+        stem = match.group("stem") if match else str(start.get(TITLE) or final.stem)
+        output = open_next_data_file(final.parent, stem)
+    return output
+
+
+class RunWriter(DocumentRouter):
+    """Writes the documents of one run into a :class:`RunFile` of class ``layout``."""
+
+    def __init__(self, layout: type[RunFile], on_file: FileCallback | None = None) -> None:
+        super().__init__()
+        self.layout = layout
+        self.on_file = on_file
+        self.output: ExclusiveFile | None = None
+        self.file: RunFile | None = None
+        self.path: Path | None = None
+
+    def _open_file(self, name: str) -> RunFile:
+        if self.file is None:
+            raise ValueError(f"{name} document before the start document")
+        if self.file.closed:
+            raise ValueError(f"{name} document after the stop document")
+        return self.file
+
+    def start(self, doc: dict) -> None:
+        if self.file is not None:
+            raise ValueError("a second start document for one run writer")
+        self.output = open_output(planned_path(doc), doc)
+        assert self.output.temp_path is not None
+        try:
+            h5 = h5py.File(self.output.temp_path, "w")
+            self.file = self.layout(h5, doc, str(self.output.final_path))
+        except Exception:
+            self.output.discard()
+            raise
+
+    def descriptor(self, doc: dict) -> None:
+        self._open_file("descriptor").add_stream(
+            doc["uid"], doc["name"], doc["data_keys"], doc.get("configuration", {})
+        )
+
+    def event_page(self, doc: dict) -> None:
+        self._open_file("event_page").add_rows(doc["descriptor"], doc["data"], doc["time"])
+
+    def event(self, doc: dict) -> None:
+        data = {key: [value] for key, value in doc["data"].items()}
+        self._open_file("event").add_rows(doc["descriptor"], data, [doc["time"]])
+
+    def resource(self, doc: dict) -> None:
+        path = os.path.join(doc.get("root", ""), doc["resource_path"])
+        self._open_file("resource").add_resource(
+            doc["uid"], doc["spec"], path, doc.get("resource_kwargs", {})
+        )
+
+    def datum(self, doc: dict) -> None:
+        row = {"datum_id": doc["datum_id"], "datum_kwargs": to_json(doc.get("datum_kwargs", {}))}
+        self._open_file("datum").add_datum(doc["resource"], row)
+
+    def datum_page(self, doc: dict) -> None:
+        for index, datum_id in enumerate(doc["datum_id"]):
+            kwargs = {key: values[index] for key, values in doc["datum_kwargs"].items()}
+            self.datum({"resource": doc["resource"], "datum_id": datum_id, "datum_kwargs": kwargs})
+
+    def stream_resource(self, doc: dict) -> None:
+        uri = str(doc["uri"])
+        path = uri.removeprefix("file://localhost").removeprefix("file://")
+        file = self._open_file("stream_resource")
+        file.add_resource(doc["uid"], doc.get("mimetype", ""), path, doc.get("parameters", {}))
+        file.bluesky["external"][doc["uid"]].attrs["data_key"] = doc.get("data_key", "")
+
+    def stream_datum(self, doc: dict) -> None:
+        row = {
+            "uid": doc["uid"],
+            "descriptor": doc["descriptor"],
+            "seq_num_start": doc["seq_nums"]["start"],
+            "seq_num_stop": doc["seq_nums"]["stop"],
+            "index_start": doc["indices"]["start"],
+            "index_stop": doc["indices"]["stop"],
+        }
+        self._open_file("stream_datum").add_datum(doc["stream_resource"], row)
+
+    def stop(self, doc: dict) -> None:
+        file = self._open_file("stop")
+        assert self.output is not None
+        file.close(doc)
+        self.path = self.output.commit()
+        if self.on_file is not None:
+            self.on_file(doc["run_start"], self.path, "raw")
+
+
+class _Unfilled(DocumentRouter):
+    """The RunRouter's filler, filling nothing: external data are recorded as datum ids.
+
+    (event_model's Filler would unpack and repack every event page.)
+    """
+
+    def __init__(self, handler_registry: Any, *, root_map: Any = None, inplace: bool = False):
+        super().__init__()
+
+    def event_page(self, doc: dict) -> dict:
+        return doc
+
+
+class NexusWriter:
+    """Callable ``(name, doc)``: one :class:`RunWriter` per run with a data file.
+
+    ``on_file(uid, path, kind)`` is called with ``kind="raw"`` after a file is
+    committed under its final name. ``layouts`` maps plan names to file layouts.
+    """
+
+    def __init__(
+        self, on_file: FileCallback | None = None, layouts: Mapping[str, type[RunFile]] = LAYOUTS
+    ) -> None:
+        self.on_file = on_file
+        self.layouts = dict(layouts)
+        self.router = RunRouter([self._factory], filler_class=_Unfilled)
+
+    def _factory(self, name: str, start: dict) -> tuple[list[RunWriter], list]:
+        layout = self.layouts.get(str(start.get("plan_name")))
+        if layout is None or not start.get(HDF5_PATH) or not start.get(HDF5_FILE):
+            return [], []
+        return [RunWriter(layout, self.on_file)], []
+
+    def __call__(self, name: str, doc: dict) -> None:
+        self.router(name, doc)

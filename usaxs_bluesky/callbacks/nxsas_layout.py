@@ -1,0 +1,165 @@
+"""NXsas layout of SAXS and WAXS runs (the facility's areaDetector file names).
+
+``/entry/instrument/detector`` (data, distance, pixel sizes, beam centre),
+``/entry/instrument/{source,monochromator}``, ``/entry/sample``,
+``/entry/control`` (timer mode, preset, integral of I0), ``/entry/data`` and
+``/entry/Metadata`` with the names the facility's reduction reads. All of it
+links what :class:`~.nexus_file.RunFile` recorded; knows nothing of bluesky.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import h5py
+import numpy as np
+
+from .keys import (
+    AREA_ACQUIRE_TIME,
+    AREA_CENTER_X,
+    AREA_CENTER_Y,
+    AREA_DETECTORS,
+    AREA_DISTANCE,
+    AREA_IMAGE,
+    AREA_MANUFACTURER,
+    AREA_METADATA,
+    AREA_MODEL,
+    AREA_PIXEL_X,
+    AREA_PIXEL_Y,
+    AREA_PREFIX,
+    AREA_TOTALS,
+    ENERGY,
+    PLAN_SAXS,
+    PRIMARY,
+    WAVELENGTH,
+)
+from .nexus_file import RunFile, link, write_value
+
+SOURCE_TYPE = "Synchrotron X-ray Source"
+PROBE = "x-ray"
+
+
+class NXsasFile(RunFile):
+    """A SAXS or WAXS run (``technique`` "SAXS" / "WAXS") as an NXsas file.
+
+    ``/entry/control/integral`` and ``/entry/Metadata/I0_cts`` are the I0
+    counts summed over the frames; ``/entry/control/preset`` is the acquire
+    time times the number of frames (the reduction sums 3-D frame stacks).
+    """
+
+    technique = PLAN_SAXS
+
+    def _begin(self) -> None:
+        self.det = AREA_DETECTORS[self.technique]
+        self.frames = 0
+        self.totals: dict[str, float] = {}
+        write_value(self.entry, "definition", "NXsas")
+        source = self.group(self.instrument, "source", "NXsource")
+        write_value(source, "type", SOURCE_TYPE)
+        write_value(source, "probe", PROBE)
+        write_value(source, "name", str(self.md.get("facility", "")), source="start document")
+        write_value(source, "facility_beamline", str(self.md.get("beamline_id", "")))
+
+    def _rows(self, stream: str, data: Mapping[str, Sequence[Any]]) -> None:
+        """Count frames and sum the scaler channels over the primary stream."""
+        if stream != PRIMARY:
+            return
+        self.frames += len(next(iter(data.values()), ()))
+        for key in AREA_TOTALS.values():
+            if key in data:
+                total = float(np.sum(np.asarray(data[key], dtype=float)))
+                self.totals[key] = self.totals.get(key, 0.0) + total
+
+    def _key(self, pattern: str) -> str:
+        return pattern.format(det=self.det, pre=AREA_PREFIX[self.technique])
+
+    def _finish(self) -> None:
+        det = self.det
+        mono = self.group(self.instrument, "monochromator", "NXmonochromator")
+        link(mono, "wavelength", self.value(WAVELENGTH))
+        link(mono, "energy", self.value(ENERGY))
+
+        detector = self.group(self.instrument, "detector", "NXdetector", signal="data")
+        image = AREA_IMAGE.format(det=det)
+        frames = self.column(PRIMARY, image)
+        if frames is not None and h5py.check_string_dtype(frames.dtype) is None:
+            link(detector, "data", frames)
+        else:  # frames in an external file (the column holds datum ids)
+            external = self.external_link(image)
+            if external is not None:
+                detector["data"] = external
+        for name, pattern in (
+            ("distance", AREA_DISTANCE),
+            ("x_pixel_size", AREA_PIXEL_X),
+            ("y_pixel_size", AREA_PIXEL_Y),
+            ("beam_center_x", AREA_CENTER_X),
+            ("beam_center_y", AREA_CENTER_Y),
+        ):
+            link(detector, name, self.value(self._key(pattern)))
+        for name, pattern in (("local_name", AREA_MODEL), ("description", AREA_MANUFACTURER)):
+            link(detector, name, self.value(self._key(pattern)))
+
+        control = self.group(self.entry, "control", "NXmonitor")
+        write_value(control, "mode", "timer")
+        acquire = self.value(self._key(AREA_ACQUIRE_TIME))
+        if acquire is not None:
+            preset = float(np.asarray(acquire[()]).ravel()[0]) * max(self.frames, 1)
+            write_value(
+                control,
+                "preset",
+                preset,
+                units="s",
+                long_name=f"acquire time x {self.frames} frame(s)",
+                **_origin(acquire),
+            )
+        i0 = self.column(PRIMARY, "I0")
+        if "I0" in self.totals and i0 is not None:
+            write_value(
+                control,
+                "integral",
+                self.totals["I0"],
+                units="counts",
+                long_name=f"I0 summed over {self.frames} frame(s)",
+                **_origin(i0),
+            )
+
+        data = self.group(self.entry, "data", "NXdata", signal="data")
+        target = detector.get("data", getlink=True)
+        if isinstance(target, h5py.ExternalLink):
+            data["data"] = target
+        elif target is not None:
+            data["data"] = detector["data"]
+        self._metadata()
+
+    def _metadata(self) -> None:
+        """``/entry/Metadata``: the facility's names, linked; totals over the frames."""
+        meta = self.group(self.entry, "Metadata", "NXcollection")
+        for name, pattern in AREA_METADATA.items():
+            link(meta, self._key(name), self.value(self._key(pattern)))
+        for name, key in AREA_TOTALS.items():
+            column = self.column(PRIMARY, key)
+            if key in self.totals and column is not None:
+                write_value(
+                    meta,
+                    name,
+                    self.totals[key],
+                    units=column.attrs.get("units", ""),
+                    long_name=f"{key} summed over {self.frames} frame(s)",
+                    **_origin(column),
+                )
+        if "I0_cts" in meta:
+            link(meta, "I0_cts_gated", meta["I0_cts"])
+        for name in ("x", "y"):
+            link(self.sample, f"sample_{name}", self.value(f"s_stage_{name}"))
+
+
+class WAXSFile(NXsasFile):
+    """A WAXS run as an NXsas file (Eiger names)."""
+
+    technique = "WAXS"
+
+
+def _origin(dataset: h5py.Dataset) -> dict[str, Any]:
+    """Return the source attributes (``epics_pv`` / ``ophyd_name`` / ``source``) of a dataset."""
+    return {k: dataset.attrs[k] for k in ("epics_pv", "ophyd_name", "source") if k in dataset.attrs}

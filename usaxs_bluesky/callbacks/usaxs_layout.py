@@ -1,0 +1,144 @@
+"""USAXS raw-file layouts of the facility: fly scans (``/entry/flyScan``) and step scans.
+
+Fly scans: ``/entry/flyScan`` (mca1 clock, mca2 I0, mca3 UPD, AR_PulsePositions,
+``changes_DDPCA300_*`` range records, scan scalars) and ``/entry/metadata``
+(instrument terms, amplifier gains / backgrounds / mask times) as the
+facility's fly-scan saver names them. Step scans (uascan): ``/entry/data``
+columns and ``/entry/instrument/bluesky/streams/baseline/<name>/value_start``
+as the facility's bluesky files name them. Everything links what
+:class:`~.nexus_file.RunFile` recorded; knows nothing of bluesky.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .h5stream import ColumnWriter
+from .keys import (
+    BASELINE,
+    ENERGY,
+    FLY_COLUMNS,
+    FLY_METADATA,
+    FLY_SCALARS,
+    FLY_UPD,
+    I0_GAIN,
+    PRIMARY,
+    RANGES,
+    STEP_AR,
+    STEP_BASELINE,
+    STEP_COLUMNS,
+    STEP_I0_GAIN_COLUMN,
+    STEP_UPD,
+    STEP_UPD_GAIN_COLUMN,
+    UPD_GAIN,
+    UPD_RANGE,
+    WAVELENGTH,
+)
+from .nexus_file import RunFile, link, write_value
+
+
+class UsaxsFile(RunFile):
+    """What both USAXS layouts share: ``/entry/metadata``, monochromator and source groups."""
+
+    def _common(self) -> None:
+        meta = self.group(self.entry, "metadata", "NXcollection")
+        for name, key in FLY_METADATA.items():
+            link(meta, name, self.value(key))
+        write_value(meta, "timeStamp", self.entry["start_time"][()].decode())
+        meta["timeStamp"].attrs.update(units="", source="start document: time")
+        for name in ("x", "y"):
+            link(self.sample, f"sample_{name}", self.value(f"s_stage_{name}"))
+        mono = self.group(self.instrument, "monochromator", "NXmonochromator")
+        link(mono, "wavelength", self.value(WAVELENGTH))
+        link(mono, "energy", self.value(ENERGY))
+        source = self.group(self.instrument, "source", "NXsource")
+        write_value(source, "type", "Synchrotron X-ray Source")
+        write_value(source, "probe", "x-ray")
+        write_value(source, "name", str(self.md.get("facility", "")), source="start document")
+
+
+class FlyScanFile(UsaxsFile):
+    """A USAXS fly scan in the layout of the facility's fly-scan saver."""
+
+    default_data = "flyScan"
+
+    def _column(self, key: str) -> Any:
+        for stream in self.streams.values():
+            if key in stream.data_keys:
+                return stream.group.get(key)
+        return None
+
+    def _finish(self) -> None:
+        fly = self.group(self.entry, "flyScan", "NXdata", signal="mca3")
+        for name, key in FLY_COLUMNS.items():
+            link(fly, name, self._column(key))
+        for name, key in FLY_SCALARS.items():
+            link(fly, name, self.value(key))
+        if "mca3" in fly:
+            fly["mca3"].attrs["USAXS_name"] = "upd"
+            fly["mca3"].attrs["data_key"] = FLY_UPD
+        self._common()
+
+
+class StepScanFile(UsaxsFile):
+    """A USAXS step scan (uascan) in the layout of the facility's bluesky files.
+
+    Derived per-point columns: ``upd_autorange_controls_gain`` (the gain of
+    the range in ``upd_autorange_lurange``, from the baseline configuration)
+    and ``I0_autorange_controls_gain`` (the I0 amplifier gain, constant).
+    """
+
+    def _begin(self) -> None:
+        self.data = self.group(self.entry, "data", "NXdata", signal=STEP_UPD, axes=[STEP_AR])
+        self.derived = ColumnWriter(self.data)
+
+    def _rows(self, stream: str, data: Mapping[str, Sequence[Any]]) -> None:
+        """Write the derived gain columns of a block of primary rows."""
+        if stream != PRIMARY or UPD_RANGE not in data:
+            return
+        gains = [self.value(UPD_GAIN.format(r=r)) for r in RANGES]
+        i0_gain = self.value(I0_GAIN)
+        if any(g is None for g in gains) or i0_gain is None:
+            return  # the reading code then names the missing baseline value
+        table = np.array([float(g[()]) for g in gains])
+        ranges = np.clip(np.asarray(data[UPD_RANGE], dtype=int), 0, len(table) - 1)
+        if not self.derived.columns:
+            self._describe_derived(gains[0].attrs, i0_gain.attrs)
+        block = {
+            STEP_UPD_GAIN_COLUMN: table[ranges],
+            STEP_I0_GAIN_COLUMN: np.full(len(ranges), float(i0_gain[()])),
+        }
+        if len(ranges) == 1:
+            self.derived.append({k: v[0] for k, v in block.items()})
+        else:
+            self.derived.extend(block)
+
+    def _describe_derived(self, upd_attrs: Any, i0_attrs: Any) -> None:
+        self.derived.set_attrs(
+            STEP_UPD_GAIN_COLUMN,
+            units="V/A",
+            ophyd_name=UPD_GAIN.format(r="<r>"),
+            source=f"derived: gain of range r = {UPD_RANGE}",
+        )
+        self.derived.set_attrs(
+            STEP_I0_GAIN_COLUMN,
+            units="V/A",
+            ophyd_name=I0_GAIN,
+            source=f"derived: {I0_GAIN} at every point",
+            **({"epics_pv": i0_attrs["epics_pv"]} if "epics_pv" in i0_attrs else {}),
+        )
+
+    def _finish(self) -> None:
+        self.derived.close()
+        for name, key in STEP_COLUMNS.items():
+            link(self.data, name, self.column(PRIMARY, key))
+        baseline = self.stream_group.require_group(BASELINE)
+        for name, key in STEP_BASELINE.items():
+            dataset = self.value(key)
+            if dataset is not None and name not in baseline:
+                group = self.group(baseline, name, "NXcollection")
+                link(group, "value_start", dataset)
+        self._common()
