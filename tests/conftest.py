@@ -79,3 +79,4 @@ def usaxs_session(sim_ioc, tmp_path_factory):
     session = make_session(tmp_path_factory.mktemp("usaxs_data"), connect_timeout=30)
     session.instrument.user_data.user_name.put("test_user", wait=True)
     yield session
+    session.close()

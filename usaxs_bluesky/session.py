@@ -19,6 +19,8 @@ from bluesky_tiled_plugins import TiledWriter
 from tiled.client.container import Container
 
 from . import __version__
+from .callbacks.nexus_writer import NexusWriter
+from .callbacks.reduction import LiveReducer
 from .catalog.store import open_catalog
 from .instrument import Instrument, build_instrument, connect_instrument, load_config
 from .metadata.policy import md_validator
@@ -28,12 +30,19 @@ MD_DIR = "md"
 
 @dataclass
 class Session:
-    """What a user works with: the RunEngine, the devices and the catalog."""
+    """What a user works with: the RunEngine, the devices, the catalog and the file writer."""
 
     RE: RunEngine
     instrument: Instrument
     catalog: Container
     data_dir: Path
+    nexus_writer: NexusWriter
+    reducer: LiveReducer | None
+
+    def close(self) -> None:
+        """Finish pending reductions and stop the reduction worker."""
+        if self.reducer is not None:
+            self.reducer.close()
 
 
 def default_metadata(config: dict[str, Any]) -> dict[str, Any]:
@@ -69,11 +78,14 @@ def make_session(
     catalog_uri: str | None = None,
     api_key: str | None = None,
     connect_timeout: float = 10.0,
+    reduce_live: bool = True,
 ) -> Session:
-    """Connect the instrument and return a session writing every run to the catalog.
+    """Connect the instrument; return a session writing every run to the catalog and NeXus files.
 
     Raises :class:`~usaxs_bluesky.instrument.InstrumentConnectionError` naming
-    every unreachable PV when the instrument is not all there.
+    every unreachable PV when the instrument is not all there. With
+    ``reduce_live`` each raw file is reduced to NXcanSAS after its run stops,
+    against the latest blank of its technique.
     """
     data_dir = Path(data_dir).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -85,4 +97,14 @@ def make_session(
     RE = make_run_engine(data_dir, config)
     RE.preprocessors.append(SupplementalData(baseline=instrument.baseline))
     RE.subscribe(TiledWriter(catalog))
-    return Session(RE=RE, instrument=instrument, catalog=catalog, data_dir=data_dir)
+    reducer = LiveReducer(catalog=catalog, data_dir=data_dir) if reduce_live else None
+    nexus_writer = NexusWriter(on_file=reducer)
+    RE.subscribe(nexus_writer)
+    return Session(
+        RE=RE,
+        instrument=instrument,
+        catalog=catalog,
+        data_dir=data_dir,
+        nexus_writer=nexus_writer,
+        reducer=reducer,
+    )

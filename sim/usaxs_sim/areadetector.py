@@ -162,9 +162,9 @@ class AreaDetector(PVGroup):
 
     Frames: isotropic scattering of the sample model at the current sample
     position (:func:`usaxs_sim.physics.area_detector_expected`) around the
-    beam centre from ``usxLAX:USAXS_<geometry>:`` (Distance, BeamCenterX/Y,
-    PinPixSizeX, I_scaling), wavelength from the mono, a beam stop, Poisson
-    noise.  Intensity scales with I0 counts of the exposure.
+    beam centre from ``usxLAX:USAXS_<geometry>:`` (Distance, BeamCenterX = row,
+    BeamCenterY = column as in Nika, PinPixSizeX, I_scaling), wavelength from
+    the mono, a beam stop, Poisson noise.  Intensity scales with I0 counts of the exposure.
     """
 
     cam = SubGroup(Cam, prefix="cam1:")
@@ -194,11 +194,17 @@ class AreaDetector(PVGroup):
         return self.parent
 
     def geometry_values(self):
+        """Distance (mm), beam centre (column, row) in pixels, pixel size (mm), K.
+
+        Nika's convention, as in the facility's files: ``BeamCenterX`` (BCX)
+        counts along the rows (slow axis) and ``BeamCenterY`` (BCY) along the
+        columns (fast axis), so the centre is (column, row) = (BCY, BCX).
+        """
         t = self.top.terms
         g = "pin" if self.geometry_name == "Pin" else "waxs"
         return dict(
             distance=float(getattr(t, f"{g}_distance").value),
-            center=(float(getattr(t, f"{g}_bcx").value), float(getattr(t, f"{g}_bcy").value)),
+            center=(float(getattr(t, f"{g}_bcy").value), float(getattr(t, f"{g}_bcx").value)),
             pixel=float(getattr(t, f"{g}_px").value),
             k=float(getattr(t, f"{g}_k").value),
         )

@@ -176,11 +176,11 @@ class InstrumentTerms(PVGroup):
     ``usxLAX:USAXS:`` ARcenter MRcenter ASRcenter MSRcenter SDD SAD UPDsize
     Diode_dx Diode_dy Diode_dx_out StartOffset Finish ARstart MinStep MinStepTraj UATerm
     NumPoints CountTime FS_NumberOfPoints FS_ScanTime FS_ElapsedTime
-    FS_AmpR0BlockTime..FS_AmpR4BlockTime UseFlyscan is2DUSAXSscan
+    FS_AmpR1BlockTime..FS_AmpR5BlockTime (ranges 0..4) UseFlyscan is2DUSAXSscan
     TR_MeasurePinTrans TR_AxPosition TR_MeasurementTime TR_pinCounts TR_pinGain
     TR_I0Counts TR_I0Gain; ``usxLAX:SAXS:USAXSSAXSMode`` (enum);
     ``usxLAX:USAXS_Pin:`` and ``usxLAX:USAXS_WAXS:`` Distance BeamCenterX
-    BeamCenterY PinPixSizeX PinPixSizeY I_scaling; ``usxLAX:`` SAXS_x_in
+    BeamCenterY PinPixSizeX PinPixSizeY I_scaling TiltX TiltY; ``usxLAX:`` SAXS_x_in
     SAXS_y_in SAXS_z_in SAXS_y_out SAXS_z_out ax_in ax_out ay_in WAXS_x_in WAXS_x_out.
     """
 
@@ -205,11 +205,11 @@ class InstrumentTerms(PVGroup):
     fs_num_points = _i("usxLAX:USAXS:FS_NumberOfPoints", 200)
     fs_scan_time = _f("usxLAX:USAXS:FS_ScanTime", 90.0, units="s")
     fs_elapsed = _f("usxLAX:USAXS:FS_ElapsedTime", 0.0, units="s")
-    mask0 = _f("usxLAX:USAXS:FS_AmpR0BlockTime", physics.MASK_TIMES[0], precision=4)
-    mask1 = _f("usxLAX:USAXS:FS_AmpR1BlockTime", physics.MASK_TIMES[1], precision=4)
-    mask2 = _f("usxLAX:USAXS:FS_AmpR2BlockTime", physics.MASK_TIMES[2], precision=4)
-    mask3 = _f("usxLAX:USAXS:FS_AmpR3BlockTime", physics.MASK_TIMES[3], precision=4)
-    mask4 = _f("usxLAX:USAXS:FS_AmpR4BlockTime", physics.MASK_TIMES[4], precision=4)
+    mask0 = _f("usxLAX:USAXS:FS_AmpR1BlockTime", physics.MASK_TIMES[0], precision=4)
+    mask1 = _f("usxLAX:USAXS:FS_AmpR2BlockTime", physics.MASK_TIMES[1], precision=4)
+    mask2 = _f("usxLAX:USAXS:FS_AmpR3BlockTime", physics.MASK_TIMES[2], precision=4)
+    mask3 = _f("usxLAX:USAXS:FS_AmpR4BlockTime", physics.MASK_TIMES[3], precision=4)
+    mask4 = _f("usxLAX:USAXS:FS_AmpR5BlockTime", physics.MASK_TIMES[4], precision=4)
     use_flyscan = _i("usxLAX:USAXS:UseFlyscan", 1)
     is_2d = _i("usxLAX:USAXS:is2DUSAXSscan", 0)
     tr_measure = _i("usxLAX:USAXS:TR_MeasurePinTrans", 1)
@@ -224,18 +224,22 @@ class InstrumentTerms(PVGroup):
     )
     # SAXS (Pilatus) geometry
     pin_distance = _f("usxLAX:USAXS_Pin:Distance", 456.21, units="mm")
-    pin_bcx = _f("usxLAX:USAXS_Pin:BeamCenterX", 243.0)
-    pin_bcy = _f("usxLAX:USAXS_Pin:BeamCenterY", 97.0)
+    pin_bcx = _f("usxLAX:USAXS_Pin:BeamCenterX", 97.0)
+    pin_bcy = _f("usxLAX:USAXS_Pin:BeamCenterY", 243.0)
     pin_px = _f("usxLAX:USAXS_Pin:PinPixSizeX", 0.172, units="mm")
     pin_py = _f("usxLAX:USAXS_Pin:PinPixSizeY", 0.172, units="mm")
     pin_k = _f("usxLAX:USAXS_Pin:I_scaling", physics.AREA_DETECTOR_K)
+    pin_tilt_x = _f("usxLAX:USAXS_Pin:TiltX", 0.0, units="deg")
+    pin_tilt_y = _f("usxLAX:USAXS_Pin:TiltY", 0.0, units="deg")
     # WAXS (Eiger-like) geometry
     waxs_distance = _f("usxLAX:USAXS_WAXS:Distance", 250.0, units="mm")
-    waxs_bcx = _f("usxLAX:USAXS_WAXS:BeamCenterX", -60.0)
-    waxs_bcy = _f("usxLAX:USAXS_WAXS:BeamCenterY", 256.0)
+    waxs_bcx = _f("usxLAX:USAXS_WAXS:BeamCenterX", 256.0)
+    waxs_bcy = _f("usxLAX:USAXS_WAXS:BeamCenterY", -60.0)
     waxs_px = _f("usxLAX:USAXS_WAXS:PinPixSizeX", 0.075, units="mm")
     waxs_py = _f("usxLAX:USAXS_WAXS:PinPixSizeY", 0.075, units="mm")
     waxs_k = _f("usxLAX:USAXS_WAXS:I_scaling", physics.AREA_DETECTOR_K)
+    waxs_tilt_x = _f("usxLAX:USAXS_WAXS:TiltX", 0.0, units="deg")
+    waxs_tilt_y = _f("usxLAX:USAXS_WAXS:TiltY", 0.0, units="deg")
     # in/out positions
     saxs_x_in = _f("usxLAX:SAXS_x_in", 14.56)
     saxs_y_in = _f("usxLAX:SAXS_y_in", -259.5)

@@ -115,8 +115,8 @@ class FlyScan(PVGroup):
             float(terms.ua_term.value),
         )
         scan_time = float(terms.fs_scan_time.value)
-        dt = scan_time / (n - 1)
         mid = 0.5 * (positions[:-1] + positions[1:])
+        dt = physics.fly_channel_times(mid, ar_center_pv, scan_time)
         currents = np.asarray(top.upd_current(mid, tracking=True), dtype=float)
         i0 = top.i0_rate()
         amp = top.upd_amp
@@ -134,8 +134,8 @@ class FlyScan(PVGroup):
             gain_d=float(amp.gainD.value) if amp.is_auto() else 1e300,
             mask_times=masks,
         )
-        clock = np.full(n - 1, int(round(float(self.clock_frequency.value) * dt)), dtype=np.int64)
-        i0c = top.rng.poisson(i0 * dt + physics.ION_CHAMBER_DARK * dt, n - 1)
+        clock = np.round(float(self.clock_frequency.value) * dt).astype(np.int64)
+        i0c = top.rng.poisson(i0 * dt + physics.ION_CHAMBER_DARK * dt)
         return dict(
             positions=positions,
             dt=dt,
@@ -168,12 +168,14 @@ class FlyScan(PVGroup):
         wall = p["scan_time"] * top.time_scale_value
         t0 = loop.time()
         done = n - 1
+        # channel reached at each moment: channels have their own counting times
+        ends = np.cumsum(p["dt"]) / p["scan_time"]
         try:
             while True:
                 frac = (loop.time() - t0) / wall if wall > 0 else 1.0
                 if frac >= 1.0:
                     break
-                k = int(frac * (n - 1))
+                k = int(np.searchsorted(ends, frac))
                 await ar.drive_external(float(positions[k]))
                 await self.current_channel.write(k)
                 if self._abort.is_set():
@@ -202,7 +204,7 @@ class FlyScan(PVGroup):
         await self.ar_chan.write(chans.astype(float))
         await self.current_channel.write(done)
         await self.nuse_all.write(done + 1)
-        elapsed = p["dt"] * done
+        elapsed = float(np.sum(p["dt"][:done]))
         await self.elapsed_real.write(elapsed)
         await top.terms.fs_elapsed.write(elapsed)
         if done > 0 and top.upd_amp.is_auto():

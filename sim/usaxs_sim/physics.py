@@ -26,8 +26,9 @@ MR_FWHM_DEG = 3.0 / 3600.0
 #: Nominal I0 count rate (counts/s) with full beam at I0 gain 1e8 V/A.
 I0_RATE_NOMINAL = 1.0e6
 I0_GAIN_REF = 1.0e8
-#: Photocurrent (A) at the UPD at the peak of the blank rocking curve, full beam.
-UPD_PEAK_CURRENT = 1.0e-5
+#: Photocurrent (A) at the UPD at the peak of the blank rocking curve, full beam:
+#: 1e5 counts/s in range 0, as the facility's blank (Air_1, 2025: 9.4e4 counts/s).
+UPD_PEAK_CURRENT = 1.0e-4
 #: I00 and TRD count rates relative to I0 (same gain).
 I00_RELATIVE = 1.6
 TRD_RELATIVE = 0.3
@@ -129,15 +130,29 @@ def _power_law(q, p):
     return p.get("porod_B", 0.0) / (q * q + POWER_LAW_QC**2) ** 2
 
 
+#: radius points per oscillation period 2 pi / Q of the sphere form factor
+#: (a coarser radius grid aliases the polydispersity average at high Q)
+_POINTS_PER_PERIOD = 4
+
+
+def _radius_points(q_max: float, radius_a: float, polydispersity: float) -> int:
+    span = radius_a * (1 + 8 * polydispersity)
+    n = _POINTS_PER_PERIOD * span * q_max / (2 * np.pi)
+    return int(np.clip(np.ceil(n / 50) * 50, 100, 2000))
+
+
 def _spheres(q, p):
-    r, w = _schulz_grid(float(p["radius_A"]), float(p["polydispersity"]))
-    vol_cm3 = 4 / 3 * np.pi * (r * 1e-8) ** 3
+    radius, pd = float(p["radius_A"]), float(p["polydispersity"])
     num = np.empty(len(q))
     for s0 in range(0, len(q), 4096):
-        f2 = _sphere_form_factor(np.outer(q[s0 : s0 + 4096], r)) ** 2  # (nq, nr)
-        num[s0 : s0 + 4096] = np.trapezoid(w * vol_cm3**2 * f2, r, axis=1)
-    den = np.trapezoid(w * vol_cm3, r)
-    i = p["volume_fraction"] * p["contrast_cm2"] ** 2 * num / den
+        qc = q[s0 : s0 + 4096]
+        r, w = _schulz_grid(radius, pd, _radius_points(float(qc.max(initial=0.0)), radius, pd))
+        vol_cm3 = 4 / 3 * np.pi * (r * 1e-8) ** 3
+        f2 = _sphere_form_factor(np.outer(qc, r)) ** 2  # (nq, nr)
+        num[s0 : s0 + 4096] = np.trapezoid(w * vol_cm3**2 * f2, r, axis=1) / np.trapezoid(
+            w * vol_cm3, r
+        )
+    i = p["volume_fraction"] * p["contrast_cm2"] ** 2 * num
     return i + _power_law(q, p) + p.get("background", 0.0)
 
 
@@ -324,6 +339,25 @@ def fly_pulse_positions(
     return pos
 
 
+#: Fly-scan channel-time profile: ``1 / (1 + |d| / FLY_TIME_D0)^FLY_TIME_EXPONENT
+#: + FLY_TIME_FLOOR`` (d = AR - ARcenter), normalised to the scan time.
+FLY_TIME_D0_DEG = 2.0 / 3600.0
+FLY_TIME_EXPONENT = 0.7
+FLY_TIME_FLOOR = 0.065
+
+
+def fly_channel_times(mid_positions, ar_center: float, scan_time: float) -> np.ndarray:
+    """Counting time (s) of each fly-scan channel, summing to ``scan_time``.
+
+    The trajectory slows down near the peak, as at the facility (Air_1,
+    2025: about 0.08 s per channel within 2 arc seconds of the peak, 0.008 s
+    far out): ``t ~ 1 / (1 + |d|/d0)^0.7 + floor`` with d0 = 2 arc seconds.
+    """
+    d = np.abs(np.asarray(mid_positions, dtype=float) - ar_center)
+    w = 1.0 / (1.0 + d / FLY_TIME_D0_DEG) ** FLY_TIME_EXPONENT + FLY_TIME_FLOOR
+    return scan_time * w / w.sum()
+
+
 @dataclass
 class FlyResult:
     """Per-channel arrays of one simulated fly scan (n_pulses - 1 channels)."""
@@ -342,7 +376,7 @@ class FlyResult:
 def simulate_fly_upd(
     currents,
     i0_rates,
-    channel_time: float,
+    channel_time,
     rng: np.random.Generator,
     start_range: int = 2,
     gains=UPD_GAINS,
@@ -354,6 +388,7 @@ def simulate_fly_upd(
 ):
     """Count the UPD through an autoranging amplifier channel by channel.
 
+    ``channel_time`` (s) is one value for all channels or one per channel.
     Returns ``(upd_counts, ranges, changes)``; ``changes`` is a list of
     ``(gain, requested_gain, channel)`` rows as the facility records them: a
     first row for the start, then per change a row when it is requested (old
@@ -362,6 +397,7 @@ def simulate_fly_upd(
     (they are invalid, as at the real instrument).
     """
     n = len(currents)
+    times = np.broadcast_to(np.asarray(channel_time, dtype=float), (n,))
     ranges = np.empty(n, dtype=int)
     upd = np.empty(n, dtype=np.int64)
     changes = [(start_range, start_range, 0)]
@@ -373,10 +409,10 @@ def simulate_fly_upd(
         factor = 1.0
         if since_change < mask_times[r]:
             factor = 1.0 + 3.0 * math.exp(-5.0 * since_change / mask_times[r])
-        expected = min(rate * factor, 2.0e7) * channel_time
+        expected = min(rate * factor, 2.0e7) * times[k]
         upd[k] = rng.poisson(expected)
         ranges[k] = r
-        since_change += channel_time
+        since_change += times[k]
         if (rate > gain_d and r > 0) or (rate < gain_u and r < len(gains) - 1):
             new = autorange(i, r, gains, bkgs, vfc, gain_u, gain_d)
             if new != r:

@@ -41,7 +41,7 @@ def test_fly_blank_peak(facility):
     rc = compute_r(raw)
     peak = fit_peak(rc.ar, rc.r)
     assert abs(peak.center - raw.ar_center) < 2 * ARCSEC
-    assert 2.0 * ARCSEC < peak.fwhm < 6.0 * ARCSEC  # ~2-3 arcsec at 21 keV
+    assert 1.5 * ARCSEC < peak.fwhm < 3.0 * ARCSEC  # ~2-3 arcsec at 21 keV
 
 
 def test_fly_sample_with_blank(facility):

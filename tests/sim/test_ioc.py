@@ -20,6 +20,27 @@ def ca(sim_ioc):
     return epics
 
 
+@pytest.fixture(autouse=True)
+def beam_on(sim_ioc, ca):
+    """Each test starts in USAXS geometry with beam and both shutters open.
+
+    Other tests in the session change the mode and close the shutters.
+    """
+    ca.caput(sim_ioc.pv("usxSIM:beam_available"), 1, wait=True, timeout=5)
+    for motor, position in (
+        ("usxAERO:m1", "usxLAX:USAXS:Diode_dx"),
+        ("usxAERO:m2", "usxLAX:USAXS:Diode_dy"),
+        ("usxAERO:m4", "usxLAX:ax_in"),
+    ):
+        ca.caput(sim_ioc.pv(motor + ".VAL"), _get(ca, sim_ioc.pv(position)), wait=True, timeout=60)
+    for shutter in ("12ida2:rShtrC:", "12idc:uniblitz:shutter:"):
+        ca.caput(sim_ioc.pv(shutter + "Open"), 1, wait=True, timeout=5)
+    for shutter in ("12ida2:rShtrC:", "12idc:uniblitz:shutter:"):
+        deadline = time.monotonic() + 5
+        while _get(ca, sim_ioc.pv(shutter + "State")) != 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
 def _get(ca, name, **kw):
     """Fresh read (pyepics' caget may otherwise answer from a lagging monitor cache)."""
     return ca.caget(name, use_monitor=False, timeout=5, **kw)
@@ -179,8 +200,9 @@ def test_area_detector_frame(sim_ioc, ca):
     assert (rows, cols) == (195, 487)
     data = _get(ca, pv("usaxs_pilatus3:image1:ArrayData"), count=rows * cols)
     frame = np.asarray(data).reshape(rows, cols)
-    x0 = _get(ca, pv("usxLAX:USAXS_Pin:BeamCenterX"))
-    y0 = _get(ca, pv("usxLAX:USAXS_Pin:BeamCenterY"))
+    # facility (Nika) convention: BeamCenterX is the row, BeamCenterY the column
+    y0 = _get(ca, pv("usxLAX:USAXS_Pin:BeamCenterX"))
+    x0 = _get(ca, pv("usxLAX:USAXS_Pin:BeamCenterY"))
     jj, ii = np.meshgrid(np.arange(cols), np.arange(rows))
     r = np.hypot(jj - x0, ii - y0)
     ring = (r > 30) & (r < 40)

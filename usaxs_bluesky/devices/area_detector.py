@@ -44,7 +44,10 @@ class ImageSignal(EpicsSignalRO):
 
 
 class Geometry(Device):
-    """Fixed geometry: sample-detector distance (mm), pixel size (mm), beam centre (pixels)."""
+    """Fixed geometry: distance (mm), pixel size (mm), beam centre (pixels), tilts (deg).
+
+    ``i_scaling`` is the absolute calibration constant of the camera.
+    """
 
     distance = Cpt(EpicsSignal, "Distance", kind="config")
     pixel_size_x = Cpt(EpicsSignal, "PinPixSizeX", kind="config")
@@ -52,6 +55,8 @@ class Geometry(Device):
     beam_center_x = Cpt(EpicsSignal, "BeamCenterX", kind="config")
     beam_center_y = Cpt(EpicsSignal, "BeamCenterY", kind="config")
     i_scaling = Cpt(EpicsSignal, "I_scaling", kind="config")
+    tilt_x = Cpt(EpicsSignal, "TiltX", kind="config")
+    tilt_y = Cpt(EpicsSignal, "TiltY", kind="config")
 
 
 class AreaDetector(Device):

@@ -67,13 +67,15 @@ class AutorangeAmplifier(Device):
     """UPD amplifier autorange sequence (``usxLAX:pd01:seq02:``).
 
     ``mode`` selects manual / automatic; ``reqrange`` is the requested range;
-    ``lurange`` the range used in the last count; the gains and backgrounds
-    of every range are configuration, so they reach every descriptor.
+    ``lurange`` the range used in the last count and ``gain`` its gain (V/A);
+    the gains and backgrounds of every range are configuration, so they
+    reach every descriptor.
     """
 
     mode = Cpt(EpicsSignal, "mode", string=True, kind="config")
     reqrange = Cpt(EpicsSignal, "reqrange", kind="config")
     lurange = Cpt(EpicsSignalRO, "lurange", kind="hinted")
+    gain = Cpt(EpicsSignalRO, "gain", kind="normal")
     gain_up = Cpt(EpicsSignal, "gainU", kind="config")
     gain_down = Cpt(EpicsSignal, "gainD", kind="config")
     counts_per_volt = Cpt(EpicsSignal, "vfc", kind="config")

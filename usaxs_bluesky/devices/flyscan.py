@@ -26,7 +26,7 @@ class FlyScanHardware(PVMapDevice):
     upd = FCpt(EpicsSignalRO, "{self._pv[mcs]}mca3", kind="omitted")
     clock_frequency = FCpt(EpicsSignalRO, "{self._pv[mcs]}clock_frequency", kind="config")
     current_channel = FCpt(EpicsSignalRO, "{self._pv[mcs]}CurrentChannel", kind="omitted")
-    elapsed = FCpt(EpicsSignalRO, "{self._pv[mcs]}ElapsedReal", kind="omitted")
+    elapsed_time = FCpt(EpicsSignalRO, "{self._pv[mcs]}ElapsedReal", kind="config")
     num_pulses = FCpt(EpicsSignal, "{self._pv[pulses]}NumPulses", kind="config")
     pulse_positions = FCpt(EpicsSignalRO, "{self._pv[pulses]}PulsePositions", kind="omitted")
     range_mcs_channel = FCpt(EpicsSignalRO, "{self._pv[changes]}DDPCA300:mcsChan", kind="omitted")

@@ -8,6 +8,8 @@ class UsaxsTerms(Device):
     """``usxLAX:USAXS:*`` values that calibrate a USAXS measurement (units in docstrings).
 
     Angles in degrees, distances and sizes in mm, times in seconds.
+    ``amp_block_time<r>`` is the dead time after a change to UPD range r
+    (served as ``FS_AmpR<r+1>BlockTime``: the PVs count ranges from 1).
     """
 
     ar_center = Cpt(EpicsSignal, "ARcenter", kind="config")
@@ -30,11 +32,11 @@ class UsaxsTerms(Device):
     fs_num_points = Cpt(EpicsSignal, "FS_NumberOfPoints", kind="config")
     fs_scan_time = Cpt(EpicsSignal, "FS_ScanTime", kind="config")
     use_flyscan = Cpt(EpicsSignal, "UseFlyscan", kind="config")
-    amp_block_time0 = Cpt(EpicsSignal, "FS_AmpR0BlockTime", kind="config")
-    amp_block_time1 = Cpt(EpicsSignal, "FS_AmpR1BlockTime", kind="config")
-    amp_block_time2 = Cpt(EpicsSignal, "FS_AmpR2BlockTime", kind="config")
-    amp_block_time3 = Cpt(EpicsSignal, "FS_AmpR3BlockTime", kind="config")
-    amp_block_time4 = Cpt(EpicsSignal, "FS_AmpR4BlockTime", kind="config")
+    amp_block_time0 = Cpt(EpicsSignal, "FS_AmpR1BlockTime", kind="config")
+    amp_block_time1 = Cpt(EpicsSignal, "FS_AmpR2BlockTime", kind="config")
+    amp_block_time2 = Cpt(EpicsSignal, "FS_AmpR3BlockTime", kind="config")
+    amp_block_time3 = Cpt(EpicsSignal, "FS_AmpR4BlockTime", kind="config")
+    amp_block_time4 = Cpt(EpicsSignal, "FS_AmpR5BlockTime", kind="config")
 
 
 class Positions(Device):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import h5py
 
@@ -12,7 +13,7 @@ from .nxcansas import write_nxcansas
 from .usaxs import absolute_usaxs, uncalibrated_usaxs
 from .usaxs_raw import detect_usaxs_kind, read_usaxs
 
-__all__ = ["detect_kind", "reduce_curves", "reduce_file"]
+__all__ = ["detect_kind", "reduce_curves", "reduce_file", "reduced_paths", "write_reduced"]
 
 KINDS = ("usaxs-fly", "usaxs-step", "saxs", "waxs")
 
@@ -72,29 +73,50 @@ def reduce_file(
     *,
     require_blank: bool = True,
     plot: bool = True,
+    extra_notes: dict[str, Any] | None = None,
 ) -> list[Path]:
     """Reduce ``path`` and write ``<out_dir>/<stem>.nxcansas.h5`` (+ ``.png``).
 
     ``out_dir`` defaults to a ``reduced/`` folder beside the raw file. All
     checks run before anything is written; existing outputs are never
-    overwritten (ReductionError). Returns the paths written.
+    overwritten (ReductionError). ``extra_notes`` go into the SASprocess
+    note. Returns the paths written.
     """
+    targets = reduced_paths(path, out_dir, plot=plot)
+    curves = reduce_curves(path, blank, require_blank=require_blank)
+    return write_reduced(targets, curves, extra_notes=extra_notes)
+
+
+def reduced_paths(
+    path: str | Path, out_dir: str | Path | None = None, *, plot: bool = True
+) -> list[Path]:
+    """Output paths of ``path`` ([nxcansas] or [nxcansas, png]); ReductionError if one exists."""
     path = Path(path)
     out_dir = Path(out_dir) if out_dir is not None else path.parent / "reduced"
-    target = out_dir / f"{path.stem}.nxcansas.h5"
-    png = out_dir / f"{path.stem}.png"
-    for p in (target, png) if plot else (target,):
+    targets = [out_dir / f"{path.stem}.nxcansas.h5"]
+    if plot:
+        targets.append(out_dir / f"{path.stem}.png")
+    for p in targets:
         if p.exists():
             raise ReductionError(f"{p} exists; reduced files are never overwritten")
-    curves = reduce_curves(path, blank, require_blank=require_blank)
-    written = [write_nxcansas(target, curves)]
-    if plot:
-        try:
+    return targets
+
+
+def write_reduced(
+    targets: list[Path], curves: list[ReducedCurve], *, extra_notes: dict[str, Any] | None = None
+) -> list[Path]:
+    """Write the NXcanSAS file ``targets[0]`` and, if given, the PNG ``targets[1]``.
+
+    On any failure the files already written are removed. Returns ``targets``.
+    """
+    written = [write_nxcansas(targets[0], curves, extra_notes=extra_notes)]
+    try:
+        for png in targets[1:]:
             written.append(quicklook_png(png, curves))
-        except Exception:
-            for p in written:
-                p.unlink(missing_ok=True)
-            raise
+    except Exception:
+        for p in written:
+            p.unlink(missing_ok=True)
+        raise
     return written
 
 

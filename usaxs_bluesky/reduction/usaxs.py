@@ -2,7 +2,7 @@
 
 Formulas follow docs/physics.md (Indra's absolute calibration):
 
-* ``i_rel = (UPD - t * bkg_r) / (t * g_r)``, ``R = i_rel / (I0 / I0_gain)``
+* ``R = ((UPD - t * bkg_r) / g_r) / (I0 / I0_gain)`` (counts over counts: t cancels)
 * ``Q = 4 pi sin((ar0 - AR) / 2) / lambda`` with ar0 the fitted peak centre
 * ``T = peak(R_sample) / peak(R_blank)``
 * ``I_s(Q) = (R_s / T - R_b(Q)) / (R0 * w_rad * (UPDsize / SDD) * t_cm)``
@@ -58,7 +58,12 @@ class RCurve:
 
 
 def compute_r(raw: UsaxsRaw) -> RCurve:
-    """Gain/dark corrected UPD normalised by I0 (invalid points dropped)."""
+    """Gain/dark corrected UPD counts over gain-corrected I0 counts (invalid points dropped).
+
+    ``R = ((UPD - t bkg_r) / g_r) / (I0 / I0_gain)``: both counts come from the
+    same counting time t, which cancels, so R does not depend on how long each
+    point (fly-scan channel, step-scan point) was counted.
+    """
     rng = raw.upd_range
     g = raw.gains[rng]
     bkg = raw.bkg[rng]
@@ -66,11 +71,11 @@ def compute_r(raw: UsaxsRaw) -> RCurve:
     ok = raw.valid & (t > 0) & (raw.i0 > 0) & np.isfinite(raw.upd)
     monitor = raw.i0 / raw.i0_gain
     with np.errstate(divide="ignore", invalid="ignore"):
-        i_rel = (raw.upd - t * bkg) / (t * g)
-        r = i_rel / monitor
+        upd_rel = (raw.upd - t * bkg) / g
+        r = upd_rel / monitor
         # Poisson on UPD and I0 counts, plus the dark-rate uncertainty
         var_upd = np.maximum(raw.upd, 1.0) + (t * raw.bkg_err[rng]) ** 2
-        rdev = np.sqrt(var_upd) / (t * g) / monitor
+        rdev = np.sqrt(var_upd) / g / monitor
         rdev = np.sqrt(rdev**2 + (r / np.sqrt(np.maximum(raw.i0, 1.0))) ** 2)
     ok &= np.isfinite(r) & np.isfinite(rdev)
     if ok.sum() < 10:

@@ -16,7 +16,14 @@ import numpy as np
 
 from .common import ReductionError, read_scalar, read_text
 
-__all__ = ["SATURATED_DARK_RATE", "UsaxsRaw", "detect_usaxs_kind", "read_usaxs"]
+__all__ = [
+    "SATURATED_DARK_RATE",
+    "UsaxsRaw",
+    "clock_rate",
+    "detect_usaxs_kind",
+    "fly_ranges",
+    "read_usaxs",
+]
 
 #: default dead times after a range change (s), ranges 0..4 (docs/physics.md)
 DEFAULT_MASK_TIMES = (0.002, 0.002, 0.003, 0.02, 0.17)
@@ -106,16 +113,21 @@ def _dataset(f: h5py.File, name: str) -> np.ndarray:
     return np.asarray(f[name][()], dtype=float).ravel()
 
 
-def _clock_rate(ticks_total: float, elapsed: float | None, nominal: float) -> float:
+def clock_rate(ticks_total: float, elapsed: float | None, nominal: float) -> float:
     """Rate (Hz) of the clock counted in mca1.
 
     The saver records the MCS internal clock (``mca_clock_frequency``), but the
-    channel counts a divided reference. The true rate is the total of mca1
-    over the elapsed scan time, snapped to the nearest power of ten; without
-    an elapsed time, ``nominal / 50`` (1 MHz for a 50 MHz MCS) is used.
+    facility's channel counts a divided reference (1 MHz in the 2025 files)
+    while the simulator counts the 50 MHz clock itself. The measured rate
+    (total of mca1 over the elapsed scan time) decides: within 5 % of
+    ``nominal`` it is ``nominal``, otherwise it is snapped to the nearest power
+    of ten. Without an elapsed time, ``nominal / 50`` (1 MHz) is assumed.
     """
     if elapsed and elapsed > 0 and ticks_total > 0:
-        return float(10 ** np.round(np.log10(ticks_total / elapsed)))
+        measured = ticks_total / elapsed
+        if abs(measured / nominal - 1) < 0.05:
+            return float(nominal)
+        return float(10 ** np.round(np.log10(measured)))
     return nominal / 50.0
 
 
@@ -139,10 +151,15 @@ def _fly_amplifier(f: h5py.File) -> str:
     raise ReductionError(f"{f.filename}: no changes_<amplifier>_mcsChan range record in flyScan")
 
 
-def _fly_ranges(
+def fly_ranges(
     n: int, gain: np.ndarray, req: np.ndarray, chan: np.ndarray, t: np.ndarray, mask: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Amplifier range and validity per channel from the change records."""
+    """Amplifier range and validity per channel from the change records.
+
+    ``gain``, ``req`` and ``chan`` are the facility's ``changes_<amp>_ampGain``,
+    ``_ampReqGain`` and ``_mcsChan`` arrays, ``t`` the counting time of each
+    of the ``n`` channels (s) and ``mask`` the dead time per range (s).
+    """
     rng = np.full(n, int(gain[-1]) if gain.size else 0, dtype=int)
     valid = np.ones(n, dtype=bool)
     starts = np.clip(chan.astype(int), 0, n)
@@ -191,7 +208,7 @@ def _read_fly(path: Path, f: h5py.File) -> UsaxsRaw:
 
     elapsed = read_scalar(f, f"{fs}/FS_ElapsedTime", required=False)
     nominal = read_scalar(f, f"{fs}/mca_clock_frequency", 5e7)
-    rate = _clock_rate(float(clock.sum()), elapsed, nominal)
+    rate = clock_rate(float(clock.sum()), elapsed, nominal)
     t = clock / rate
 
     amp = _fly_amplifier(f)
@@ -218,7 +235,7 @@ def _read_fly(path: Path, f: h5py.File) -> UsaxsRaw:
     mask_times = _meta_array(
         f, [f"{md}/upd_amp_change_mask_time{r}" for r in range(5)], DEFAULT_MASK_TIMES
     )
-    rng, valid = _fly_ranges(n, gain_ch[:m], req_ch[:m], chan[:m], t, mask_times)
+    rng, valid = fly_ranges(n, gain_ch[:m], req_ch[:m], chan[:m], t, mask_times)
     valid &= (clock > 0) & (i0 > 0)
 
     i0_gain = read_scalar(f, f"{md}/I0AmpGain")
