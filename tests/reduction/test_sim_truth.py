@@ -93,7 +93,7 @@ def test_usaxs_smeared_matches_model(usaxs_curves):
         2e-2,
     )
     assert np.median(np.abs(rel)) < 0.05
-    assert np.all(np.abs(rel) < 0.20)
+    assert np.mean(np.abs(rel) < 0.15) >= 0.95
 
 
 def test_usaxs_desmeared_matches_model(usaxs_curves):
