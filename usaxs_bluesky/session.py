@@ -8,6 +8,7 @@ after a restart); every run is written to the catalog as it happens.
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from tiled.client.container import Container
 from . import __version__
 from .callbacks.nexus_writer import NexusWriter
 from .callbacks.reduction import LiveReducer
+from .catalog.files import FileRecorder
 from .catalog.store import open_catalog
 from .instrument import Instrument, build_instrument, connect_instrument, load_config
 from .metadata.policy import md_validator
@@ -71,6 +73,19 @@ def make_run_engine(data_dir: Path, config: dict[str, Any]) -> RunEngine:
     return RE
 
 
+def _fan_out(
+    *callbacks: Callable[[str, Path, str], None] | None,
+) -> Callable[[str, Path, str], None]:
+    """One ``on_file(uid, path, kind)`` callback that calls each given one in order."""
+    targets = [cb for cb in callbacks if cb is not None]
+
+    def on_file(uid: str, path: Path, kind: str) -> None:
+        for callback in targets:
+            callback(uid, path, kind)
+
+    return on_file
+
+
 def make_session(
     data_dir: str | Path,
     *,
@@ -83,9 +98,10 @@ def make_session(
     """Connect the instrument; return a session writing every run to the catalog and NeXus files.
 
     Raises :class:`~usaxs_bluesky.instrument.InstrumentConnectionError` naming
-    every unreachable PV when the instrument is not all there. With
-    ``reduce_live`` each raw file is reduced to NXcanSAS after its run stops,
-    against the latest blank of its technique.
+    every unreachable PV when the instrument is not all there. Each file
+    written (raw, and with ``reduce_live`` the NXcanSAS and PNG made after
+    the run stops, against the latest blank of its technique) is recorded
+    with its SHA-256 in the run's catalog entry.
     """
     data_dir = Path(data_dir).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -97,8 +113,11 @@ def make_session(
     RE = make_run_engine(data_dir, config)
     RE.preprocessors.append(SupplementalData(baseline=instrument.baseline))
     RE.subscribe(TiledWriter(catalog))
-    reducer = LiveReducer(catalog=catalog, data_dir=data_dir) if reduce_live else None
-    nexus_writer = NexusWriter(on_file=reducer)
+    recorder = FileRecorder(catalog)
+    reducer = None
+    if reduce_live:
+        reducer = LiveReducer(catalog=catalog, data_dir=data_dir, on_file=recorder)
+    nexus_writer = NexusWriter(on_file=_fan_out(recorder, reducer))
     RE.subscribe(nexus_writer)
     return Session(
         RE=RE,

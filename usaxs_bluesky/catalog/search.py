@@ -1,19 +1,119 @@
-"""Find runs in the catalog by user, sample name and plan; format them as a table."""
+"""Find runs in the catalog by user, sample name, plan and dates; format them as a table.
+
+Criteria become Tiled queries (``Eq``, ``Like``, ``Comparison``: what the
+embedded SQLite catalog and a PostgreSQL-backed server both support), so the
+catalog does the filtering; sample patterns are checked once more here so
+that ``%`` and ``_`` in a name are matched literally.
+"""
 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from tiled.queries import Eq, Like
+from tiled.queries import Comparison, Eq, Like
 
+from .files import FileRecord, run_files
 from .store import open_catalog
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_time(text: str, *, option: str, end_of_day: bool = False) -> float:
+    """Return the epoch time (s) of an ISO date or date-time, read in local time if naive.
+
+    A bare date means its first instant, or with ``end_of_day`` the first
+    instant of the next day (so an exclusive upper bound covers that day).
+    Raises ``ValueError`` naming ``option`` when ``text`` is not ISO 8601.
+    """
+    text = text.strip()
+    try:
+        when = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{option}: {text!r} is not an ISO date or time (e.g. 2026-11-24 or 2026-11-24T13:30)"
+        ) from None
+    if end_of_day and _DATE_ONLY.match(text):
+        when += datetime.timedelta(days=1)
+    return when.timestamp()
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """Case-insensitive regex of a sample pattern: a glob (``*``, ``?``) or else a substring."""
+    parts = [".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern]
+    body = "".join(parts)
+    if not any(c in pattern for c in "*?"):
+        body = f".*{body}.*"
+    return re.compile(f"^{body}$", re.IGNORECASE | re.DOTALL)
+
+
+def _like_pattern(pattern: str) -> str:
+    """The SQL LIKE pattern selecting (a superset of) the names the sample pattern matches.
+
+    Tiled's LIKE has no escape character, so a literal ``%`` or ``_`` becomes
+    the one-character wildcard ``_``; :func:`_glob_regex` then keeps only true matches.
+    """
+    like = "".join("%" if c == "*" else "_" if c in "?%_" else c for c in pattern)
+    return like if any(c in pattern for c in "*?") else f"%{like}%"
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """What to look for; ``None`` means any. Times are epoch seconds, ``until`` exclusive."""
+
+    user: str | None = None
+    sample: str | None = None
+    plan: str | None = None
+    since: float | None = None
+    until: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.since is not None and self.until is not None and self.since >= self.until:
+            raise ValueError(
+                f"--since ({_fmt_time(self.since)}) must be before "
+                f"--until ({_fmt_time(self.until)})"
+            )
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        user: str | None = None,
+        sample: str | None = None,
+        plan: str | None = None,
+        since: str | float | None = None,
+        until: str | float | None = None,
+    ) -> Criteria:
+        """Return criteria from ISO strings or epoch s (a bare ``until`` date covers that day)."""
+        return cls(
+            user=user or None,
+            sample=sample or None,
+            plan=plan or None,
+            since=_as_time(since, "--since"),
+            until=_as_time(until, "--until"),
+        )
+
+    def describe(self) -> str:
+        """Return the criteria as ``name=value`` pairs (``any run`` when none)."""
+        parts = [f"{k}={v!r}" for k in ("user", "sample", "plan") if (v := getattr(self, k))]
+        if self.since is not None:
+            parts.append(f"since={_fmt_time(self.since)}")
+        if self.until is not None:
+            parts.append(f"until={_fmt_time(self.until)}")
+        return ", ".join(parts) or "any run"
+
+    def sample_matches(self, name: str) -> bool:
+        """True when ``name`` matches the sample pattern (always, without one)."""
+        return self.sample is None or bool(_glob_regex(self.sample).match(name))
 
 
 @dataclass(frozen=True)
 class RunSummary:
-    """One row of a search result."""
+    """One row of a search result, with the files recorded for the run."""
 
     uid: str
     time: float
@@ -22,9 +122,18 @@ class RunSummary:
     plan: str
     scan_id: int | None
     exit_status: str | None
+    technique: str = ""
+    proposal_id: str = ""
+    files: tuple[FileRecord, ...] = field(default=())
+
+    def files_of(self, *kinds: str) -> list[FileRecord]:
+        """Return the recorded files of the given kinds."""
+        return [f for f in self.files if f.kind in kinds]
 
 
-def _summary(uid: str, metadata: dict) -> RunSummary:
+def summarize(uid: str, node: Any) -> RunSummary:
+    """Return the summary of run node ``node`` (key ``uid``)."""
+    metadata = node.metadata
     start = metadata.get("start", {})
     stop = metadata.get("stop") or {}
     return RunSummary(
@@ -35,41 +144,103 @@ def _summary(uid: str, metadata: dict) -> RunSummary:
         plan=str(start.get("plan_name", "")),
         scan_id=start.get("scan_id"),
         exit_status=stop.get("exit_status"),
+        technique=str(start.get("technique") or ""),
+        proposal_id=str(start.get("proposal_id") or ""),
+        files=tuple(run_files(node)),
     )
 
 
+def search_catalog(catalog: Any, criteria: Criteria) -> Any:
+    """Return the catalog narrowed by queries for ``criteria`` (sample as a LIKE superset)."""
+    results = catalog
+    if criteria.user:
+        results = results.search(Eq("start.user_name", criteria.user))
+    if criteria.plan:
+        results = results.search(Eq("start.plan_name", criteria.plan))
+    if criteria.since is not None:
+        results = results.search(Comparison("ge", "start.time", float(criteria.since)))
+    if criteria.until is not None:
+        results = results.search(Comparison("lt", "start.time", float(criteria.until)))
+    if criteria.sample:
+        results = results.search(Like("start.title", _like_pattern(criteria.sample)))
+    return results
+
+
+def iter_matches(catalog: Any, criteria: Criteria) -> Iterator[tuple[str, Any]]:
+    """Yield ``(uid, node)`` of every run matching ``criteria``, in catalog order."""
+    for uid, node in search_catalog(catalog, criteria).items():
+        if criteria.sample_matches(str(node.metadata.get("start", {}).get("title", ""))):
+            yield uid, node
+
+
+def search_runs(catalog: Any, criteria: Criteria) -> list[RunSummary]:
+    """Return the summaries of the runs matching ``criteria``, oldest first."""
+    runs = [summarize(uid, node) for uid, node in iter_matches(catalog, criteria)]
+    return sorted(runs, key=lambda r: r.time)
+
+
+def explain_no_match(catalog: Any, criteria: Criteria) -> str:
+    """Return one line saying why nothing matches ``criteria`` (which criterion fails alone)."""
+    if criteria.user and len(catalog.search(Eq("start.user_name", criteria.user))) == 0:
+        return f"no run of user {criteria.user!r} in the catalog"
+    if criteria.plan and len(catalog.search(Eq("start.plan_name", criteria.plan))) == 0:
+        return f"no run of plan {criteria.plan!r} in the catalog"
+    if (
+        criteria.sample
+        and next(iter_matches(catalog, Criteria(sample=criteria.sample)), None) is None
+    ):
+        return f"no sample name in the catalog matches {criteria.sample!r}"
+    return f"no run matches {criteria.describe()}"
+
+
 def find_runs(
-    data_dir: str | Path | None,
+    data_dir: str | Path | None = None,
     *,
     user: str | None = None,
     sample: str | None = None,
     plan: str | None = None,
+    since: str | float | None = None,
+    until: str | float | None = None,
     uri: str | None = None,
+    api_key: str | None = None,
+    catalog: Any = None,
 ) -> list[RunSummary]:
     """Return the runs matching every given criterion, oldest first.
 
-    ``sample`` matches a case-insensitive substring of the sample name.
+    ``sample`` is a case-insensitive substring, or a glob with ``*``/``?``;
+    ``since``/``until`` are ISO strings (a bare ``until`` date includes that
+    day) or epoch seconds. Pass an open ``catalog``, or ``data_dir``/``uri``.
     """
-    catalog = open_catalog(data_dir, uri=uri, create=False)
-    results = catalog
-    if user:
-        results = results.search(Eq("start.user_name", user))
-    if plan:
-        results = results.search(Eq("start.plan_name", plan))
-    if sample:
-        results = results.search(Like("start.title", f"%{sample}%"))
-    runs = [_summary(uid, node.metadata) for uid, node in results.items()]
-    return sorted(runs, key=lambda r: r.time)
+    if catalog is None:
+        catalog = open_catalog(data_dir, uri=uri, api_key=api_key, create=False)
+    criteria = Criteria.parse(user=user, sample=sample, plan=plan, since=since, until=until)
+    return search_runs(catalog, criteria)
+
+
+def _as_time(value: str | float | None, option: str) -> float | None:
+    """Epoch seconds of ``value``; a bare date for ``--until`` means the end of that day."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return parse_time(value, option=option, end_of_day=option == "--until")
+    return float(value)
+
+
+def _fmt_time(epoch: float) -> str:
+    return datetime.datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def format_runs(runs: list[RunSummary]) -> str:
-    """Return a fixed-width table: time, user, sample, plan, scan id, exit status, uid."""
-    header = f"{'time':19}  {'user':12}  {'sample':24}  {'plan':14}  {'scan':>5}  {'status':8}  uid"
+    """Return a fixed-width table: time, user, sample, plan, scan id, raw/reduced files, uid."""
+    header = (
+        f"{'time':19}  {'user':12}  {'sample':24}  {'plan':14}  {'scan':>5}  "
+        f"{'raw':>3}  {'red':>3}  uid"
+    )
     lines = [header]
     for r in runs:
-        when = datetime.datetime.fromtimestamp(r.time).strftime("%Y-%m-%d %H:%M:%S")
         lines.append(
-            f"{when:19}  {r.user[:12]:12}  {r.sample[:24]:24}  {r.plan[:14]:14}  "
-            f"{r.scan_id if r.scan_id is not None else '':>5}  {r.exit_status or '':8}  {r.uid}"
+            f"{_fmt_time(r.time):19}  {r.user[:12]:12}  {r.sample[:24]:24}  {r.plan[:14]:14}  "
+            f"{r.scan_id if r.scan_id is not None else '':>5}  "
+            f"{len(r.files_of('raw')):>3}  {len(r.files_of('reduced')):>3}  {r.uid}"
         )
     return "\n".join(lines)

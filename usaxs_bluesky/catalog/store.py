@@ -59,7 +59,7 @@ def open_catalog(
     adapter = catalog_from_uri(
         f"sqlite:///{paths['catalog']}",
         writable_storage=[str(paths["storage"]), f"sqlite:///{paths['tables']}"],
-        init_if_not_exists=create,
+        init_if_not_exists=create and not paths["catalog"].exists(),
     )
     logging.getLogger("tiled.server.app").setLevel(logging.WARNING)
     with warnings.catch_warnings():

@@ -1,0 +1,139 @@
+"""Catalog integrity: check recorded files against the disk; rebuild runs from our NeXus files.
+
+Contract with the NeXus writers: each file stores the run's start and stop
+documents as JSON strings at ``/entry/instrument/bluesky/start_document``
+and ``/entry/instrument/bluesky/stop_document``. ``reindex`` reads them,
+creates the missing runs (replaying start and stop through
+``bluesky_tiled_plugins.TiledWriter``) and records the files with checksums.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+from bluesky_tiled_plugins import TiledWriter
+
+from .files import describe_file, record_files, run_files, sha256_file
+
+logger = logging.getLogger(__name__)
+
+START_PATH = "/entry/instrument/bluesky/start_document"
+STOP_PATH = "/entry/instrument/bluesky/stop_document"
+NEXUS_SUFFIXES = (".h5", ".hdf5", ".hdf", ".nxs")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A recorded file that is ``missing``, or differs in ``size`` or ``checksum``."""
+
+    uid: str
+    path: str
+    reason: str
+
+
+def verify_catalog(catalog: Any) -> tuple[int, list[Problem]]:
+    """Return ``(files checked, problems)`` for every file recorded in every run."""
+    checked, problems = 0, []
+    for uid, node in catalog.items():
+        for record in run_files(node):
+            checked += 1
+            path = Path(record.path)
+            if not path.is_file():
+                problems.append(Problem(uid, record.path, "missing"))
+            elif path.stat().st_size != record.size:
+                problems.append(Problem(uid, record.path, "size"))
+            elif sha256_file(path) != record.sha256:
+                problems.append(Problem(uid, record.path, "checksum"))
+    return checked, problems
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def read_documents(path: Path) -> tuple[dict, dict | None, str] | None:
+    """Return ``(start, stop, kind)`` of a NeXus file (kind raw or reduced); None without them."""
+    with h5py.File(path, "r") as f:
+        if START_PATH not in f:
+            return None
+        start = json.loads(_text(f[START_PATH][()]))
+        stop = json.loads(_text(f[STOP_PATH][()])) if STOP_PATH in f else None
+        kind = "reduced" if _is_cansas(f) else "raw"
+    return start, stop, kind
+
+
+def _is_cansas(f: h5py.File) -> bool:
+    """True for a reduced NXcanSAS file (an entry with ``canSAS_class=SASentry``)."""
+    return any(
+        _text(group.attrs.get("canSAS_class", "")) == "SASentry"
+        for group in f.values()
+        if isinstance(group, h5py.Group)
+    )
+
+
+def nexus_files(folder: Path) -> Iterator[Path]:
+    """Every HDF5/NeXus file under ``folder``, in name order (hidden ``.part`` files excluded)."""
+    for path in sorted(Path(folder).rglob("*")):
+        if (
+            path.suffix.lower() in NEXUS_SUFFIXES
+            and path.is_file()
+            and not path.name.startswith(".")
+        ):
+            yield path
+
+
+@dataclass
+class ReindexResult:
+    """What ``reindex`` did: runs created, runs already there, files recorded, files skipped."""
+
+    created: list[str] = field(default_factory=list)
+    present: list[str] = field(default_factory=list)
+    recorded: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def reindex(catalog: Any, folder: Path) -> ReindexResult:
+    """Create catalog runs for the NeXus files under ``folder``; record the files (checksums).
+
+    Runs already in the catalog (same uid) are not created again; their files
+    are recorded (once each). Files without the start-document contract, or
+    unreadable, are skipped with a warning and listed in the result.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise NotADirectoryError(f"reindex: {folder} is not a folder")
+    result = ReindexResult()
+    by_uid: dict[str, list] = {}
+    for path in nexus_files(folder):
+        try:
+            found = read_documents(path)
+        except (OSError, ValueError, KeyError) as exc:
+            found, reason = None, f"unreadable ({exc})"
+        else:
+            reason = f"no {START_PATH}"
+        if found is None:
+            logger.warning("reindex: skipping %s: %s", path, reason)
+            result.skipped.append((str(path), reason))
+            continue
+        start, stop, kind = found
+        entry = by_uid.setdefault(start["uid"], [start, stop, []])
+        entry[1] = entry[1] or stop
+        entry[2].append((path, kind))
+    writer = TiledWriter(catalog)
+    for uid, (start, stop, files) in by_uid.items():
+        if uid in catalog:
+            result.present.append(uid)
+        else:
+            writer("start", start)
+            if stop is not None:
+                writer("stop", stop)
+            result.created.append(uid)
+        record_files(catalog, uid, [describe_file(path, kind) for path, kind in files])
+        result.recorded += len(files)
+    return result
