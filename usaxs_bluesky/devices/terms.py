@@ -37,6 +37,13 @@ class UsaxsTerms(Device):
     amp_block_time2 = Cpt(EpicsSignal, "FS_AmpR3BlockTime", kind="config")
     amp_block_time3 = Cpt(EpicsSignal, "FS_AmpR4BlockTime", kind="config")
     amp_block_time4 = Cpt(EpicsSignal, "FS_AmpR5BlockTime", kind="config")
+    tr_measure = Cpt(EpicsSignal, "TR_MeasurePinTrans", kind="config")
+    tr_ax_position = Cpt(EpicsSignal, "TR_AxPosition", kind="config")
+    tr_count_time = Cpt(EpicsSignal, "TR_MeasurementTime", kind="config")
+    tr_pin_counts = Cpt(EpicsSignal, "TR_pinCounts", kind="config")
+    tr_pin_gain = Cpt(EpicsSignal, "TR_pinGain", kind="config")
+    tr_I0_counts = Cpt(EpicsSignal, "TR_I0Counts", kind="config")
+    tr_I0_gain = Cpt(EpicsSignal, "TR_I0Gain", kind="config")
 
 
 class Positions(Device):

@@ -176,6 +176,7 @@ def uascan(
     @bpp.run_decorator(md=start_md)
     def steps() -> Generator[Msg, Any, None]:
         for ar, t in zip(positions, times, strict=True):
+            yield from bps.checkpoint()  # a suspension (beam loss) resumes at this point
             offset = math.tan(math.radians(ar - center))
             yield from bps.mv(
                 inst.a_stage.r,
