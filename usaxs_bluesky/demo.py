@@ -1,8 +1,10 @@
-"""``usaxs demo``: a short real experiment on the simulated instrument, recorded in the catalog.
+"""``usaxs demo``: a small real experiment on the simulated instrument.
 
-Starts the sim IOC on free loopback ports, connects every device, measures an
-analyzer rocking curve and a count on a sample, prints what was recorded and
-where (read back from the catalog by a fresh client), and stops the IOC.
+Starts the sim IOC on free loopback ports, connects every device, tunes the
+analyzer, then runs a command file with a blank and two samples, each
+measured by USAXS (fly scan), SAXS and WAXS. Every run lands in the catalog
+and in a NeXus file; each sample is reduced to NXcanSAS against the blank as
+soon as its run stops. Prints what was recorded and where, then stops the IOC.
 """
 
 from __future__ import annotations
@@ -10,16 +12,25 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
-
-DEMO_SAMPLE = "demo glassy carbon"
-DEMO_THICKNESS_MM = 1.0
+COMMANDS = """\
+# usaxs demo: a blank and two samples, each by USAXS (fly scan), SAXS and WAXS
+# action   sx    sy   thickness(mm)  "sample name"
+flyscan    0     0    1.0            "Air blank"
+saxs       0     0    1.0            "Air blank"
+waxs       0     0    1.0            "Air blank"
+flyscan    20    0    1.0            "Spheres 600A in water"
+saxs       20    0    1.0            "Spheres 600A in water"
+waxs       20    0    1.0            "Spheres 600A in water"
+flyscan    40    0    1.055          "Glassy carbon"
+saxs       40    0    1.055          "Glassy carbon"
+waxs       40    0    1.055          "Glassy carbon"
+"""
 
 
 def run_demo(
     data_dir: str | Path, *, time_scale: float = 0.02, user_name: str = "demo_user"
 ) -> dict:
-    """Run the demo; return the run uids, the rocking-curve peak and centre, the data dir."""
+    """Run the demo; return the run uids, the files written and the data directory."""
     from usaxs_sim.launcher import SimProcess
 
     data_dir = Path(data_dir).expanduser().resolve()
@@ -38,32 +49,37 @@ def _experiment(data_dir: Path, user_name: str) -> dict:
     from bluesky import plan_stubs as bps
 
     from .catalog.search import find_runs, format_runs
-    from .catalog.store import open_catalog
-    from .plans.alignment import rocking_curve
-    from .plans.counting import count_sample
+    from .plans.command_file import run_command_file
+    from .plans.suspenders import install_beam_suspenders
+    from .plans.tune import tune_ar
     from .session import make_session
 
     session = make_session(data_dir)
     inst, RE = session.instrument, session.RE
+    install_beam_suspenders(RE, inst)
     print(f"connected {len(inst.devices)} devices; data directory {data_dir}")
 
-    sample = {"title": DEMO_SAMPLE, "thickness_mm": DEMO_THICKNESS_MM, "user_name": user_name}
-    RE(bps.mv(inst.sample_data.title, DEMO_SAMPLE, inst.sample_data.thickness, DEMO_THICKNESS_MM))
-    uids = list(RE(rocking_curve(inst, **sample)))
-    uids += list(RE(count_sample(inst, count_time=1.0, num=3, **sample)))
+    uids: list[str] = []
+    RE.subscribe(lambda name, doc: uids.append(doc["uid"]), "start")
+    RE(bps.mv(inst.user_data.user_name, user_name))
+    RE(bps.mv(inst.sample_data.title, "Air blank", inst.sample_data.thickness, 1.0))
+    RE(tune_ar(inst))
+    print(f"analyzer tuned: ARcenter = {inst.terms.ar_center.get():.6f} deg")
 
-    catalog = open_catalog(data_dir, create=False)
-    rc = catalog[uids[0]]
-    data = rc["primary"].read()
-    angles = np.asarray(data["a_stage_r"])
-    ratio = np.asarray(data["upd_ratio"])
-    peak = float(angles[np.nanargmax(ratio)])
-    center = float(rc.metadata["start"]["ar_center_deg"])
-    print(
-        f"rocking curve: {len(angles)} points, peak at AR = {peak:.6f} deg "
-        f"(calibrated centre {center:.6f} deg), UPD ranges used: "
-        f"{sorted(set(int(r) for r in data['upd_autorange_lurange'].values))}"
-    )
-    print(f"runs recorded in {data_dir / 'catalog'}:")
-    print(format_runs(find_runs(data_dir, sample=DEMO_SAMPLE)))
-    return {"uids": uids, "peak_deg": peak, "ar_center_deg": center, "data_dir": data_dir}
+    commands = data_dir / "commands" / "demo_commands.txt"
+    commands.parent.mkdir(parents=True, exist_ok=True)
+    commands.write_text(COMMANDS)
+    print(f"running command file {commands}")
+    RE(run_command_file(inst, commands, user_name=user_name))
+    if session.reducer is not None and not session.reducer.join(timeout=300):
+        print("warning: reduction still running after 300 s")
+    session.close()
+
+    runs = find_runs(data_dir, user=user_name)
+    print(f"\n{len(runs)} runs in the catalog {data_dir / 'catalog'}:")
+    print(format_runs(runs))
+    files = sorted({f.path: f.kind for r in runs for f in r.files}.items())
+    print(f"\n{len(files)} files recorded (with SHA-256) in the catalog:")
+    for path, kind in files:
+        print(f"  {kind:8} {path}")
+    return {"uids": uids, "files": files, "data_dir": data_dir}

@@ -115,12 +115,12 @@ FLY_METADATA = {
     "saxs_z": "saxs_stage_z",
     "waxs_x": "waxs_stage_x",
     "trans_pin_aypos": "positions_ay_in",
-    "trans_pin_counts": "terms_transmission_diode_counts",
-    "trans_pin_gain": "terms_transmission_diode_gain",
-    "trans_I0_counts": "terms_transmission_I0_counts",
-    "trans_I0_gain": "terms_transmission_I0_gain",
-    "trans_pin_time": "terms_transmission_count_time",
-    "measure_trans_pin": "terms_transmission_measure",
+    "trans_pin_counts": "terms_tr_pin_counts",
+    "trans_pin_gain": "terms_tr_pin_gain",
+    "trans_I0_counts": "terms_tr_I0_counts",
+    "trans_I0_gain": "terms_tr_I0_gain",
+    "trans_pin_time": "terms_tr_count_time",
+    "measure_trans_pin": "terms_tr_measure",
     **{f"upd_gain{r}": UPD_GAIN.format(r=r) for r in RANGES},
     **{f"upd_bkg{r}": UPD_BKG.format(r=r) for r in RANGES},
     **{f"upd_bkgErr{r}": UPD_BKG_ERR.format(r=r) for r in RANGES},
@@ -160,11 +160,11 @@ STEP_BASELINE = {
     "monochromator_dcm_wavelength": WAVELENGTH,
     "monochromator_dcm_energy": ENERGY,
     "scaler0_freq": "scaler_freq",
-    "terms_USAXS_transmission_diode_counts": "terms_transmission_diode_counts",
-    "terms_USAXS_transmission_diode_gain": "terms_transmission_diode_gain",
-    "terms_USAXS_transmission_I0_counts": "terms_transmission_I0_counts",
-    "terms_USAXS_transmission_I0_gain": "terms_transmission_I0_gain",
-    "terms_USAXS_transmission_count_time": "terms_transmission_count_time",
+    "terms_USAXS_transmission_diode_counts": "terms_tr_pin_counts",
+    "terms_USAXS_transmission_diode_gain": "terms_tr_pin_gain",
+    "terms_USAXS_transmission_I0_counts": "terms_tr_I0_counts",
+    "terms_USAXS_transmission_I0_gain": "terms_tr_I0_gain",
+    "terms_USAXS_transmission_count_time": "terms_tr_count_time",
     **{f"upd_autorange_controls_ranges_gain{r}_gain": UPD_GAIN.format(r=r) for r in RANGES},
     **{f"upd_autorange_controls_ranges_gain{r}_background": UPD_BKG.format(r=r) for r in RANGES},
     **{
@@ -218,11 +218,10 @@ AREA_METADATA = {
     "SAXS_Z": "saxs_stage_z",
     "WAXS_X": "waxs_stage_x",
     "scaler_freq": "scaler_freq",
-    "Pin_TrPD": "terms_saxs_transmission_diode_counts",
-    "Pin_TrPDgain": "terms_saxs_transmission_diode_gain",
-    "Pin_TrI0": "terms_saxs_transmission_I0_counts",
-    "Pin_TrI0gain": "terms_saxs_transmission_I0_gain",
 }
+#: SAXS/WAXS transmission values measured just before the exposure: start-document keys
+#: (``plans.transmission``) with their source PVs in ``start["transmission_sources"]``
+AREA_TRANSMISSION = ("Pin_TrPD", "Pin_TrPDgain", "Pin_TrI0", "Pin_TrI0gain", "Pin_TrTime")
 #: ``/entry/Metadata`` sums over the frames of the primary stream: facility name -> data key
 AREA_TOTALS = {"I0_cts": "I0", "I00_cts": "I00", "TR_cts": "TRD", "Exp_time": SCALER_TIME}
 

@@ -29,6 +29,7 @@ from .keys import (
     AREA_PIXEL_Y,
     AREA_PREFIX,
     AREA_TOTALS,
+    AREA_TRANSMISSION,
     ENERGY,
     PLAN_SAXS,
     PRIMARY,
@@ -147,6 +148,17 @@ class NXsasFile(RunFile):
                     units=column.attrs.get("units", ""),
                     long_name=f"{key} summed over {self.frames} frame(s)",
                     **_origin(column),
+                )
+        sources = self.md.get("transmission_sources") or {}
+        for name in AREA_TRANSMISSION:
+            if name not in meta and self.md.get(name) is not None:
+                write_value(
+                    meta,
+                    name,
+                    self.md[name],
+                    units="s" if name.endswith("Time") else "",
+                    epics_pv=sources.get(name, ""),
+                    source="start document: transmission measured before the exposure",
                 )
         if "I0_cts" in meta:
             link(meta, "I0_cts_gated", meta["I0_cts"])
