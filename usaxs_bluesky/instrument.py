@@ -28,6 +28,8 @@ from .devices.stages import stage_class
 from .devices.terms import Positions, UsaxsTerms
 
 DEFAULT_CONFIG = "12ide.yml"
+READ_TIMEOUT = 10.0
+"""Seconds a CA read may take once connected (ophyd's default, 2 s, is short for a busy IOC)."""
 
 
 class InstrumentConnectionError(ConnectionError):
@@ -208,6 +210,10 @@ def connect_instrument(inst: Instrument, timeout: float = 10.0) -> Instrument:
     missing = unconnected_pvs(inst, timeout)
     if missing:
         raise InstrumentConnectionError(missing, timeout)
+    for obj in inst.devices.values():
+        for sig in _epics_signals(obj):
+            # ophyd exposes the read timeout only as a constructor argument
+            sig._timeout = max(sig.timeout or 0.0, READ_TIMEOUT)
     for obj in inst.devices.values():
         if isinstance(obj, Device):
             obj.wait_for_connection(all_signals=True, timeout=timeout)

@@ -1,5 +1,6 @@
 """Every device of the instrument against the simulated IOC: connection, motion, counting."""
 
+import inspect
 import subprocess
 import sys
 import textwrap
@@ -7,7 +8,9 @@ import textwrap
 import numpy as np
 import pytest
 from ophyd.utils.errors import LimitError
+from usaxs_sim.ioc import UsaxsSimIOC
 
+from usaxs_bluesky.plan_stubs.modes import USAXS, set_mode
 from usaxs_bluesky.plans.alignment import rocking_curve
 from usaxs_bluesky.plans.common import run_metadata
 
@@ -63,6 +66,9 @@ def test_motor_moves_and_refuses_beyond_limits(usaxs_session):
 
 def test_rocking_curve_peaks_at_ar_center_and_ranges_change(usaxs_session):
     inst, RE = usaxs_session.instrument, usaxs_session.RE
+    true_center = inspect.signature(UsaxsSimIOC).parameters["ar_center"].default
+    inst.terms.ar_center.put(true_center, wait=True)  # other tests may have moved it
+    RE(set_mode(inst, USAXS))
     events = []
     token = RE.subscribe(lambda name, doc: events.append(doc), "event")
     try:

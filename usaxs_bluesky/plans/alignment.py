@@ -29,7 +29,7 @@ def rocking_curve(
     Arguments: sample ``title``, ``thickness_mm`` and ``user_name`` (required
     by the metadata policy), the full ``width_deg`` and ``num`` points of the
     scan, ``count_time`` per point (s).
-    Emits one run: streams ``primary`` (``a_stage_r``, scaler channels, the
+    Opens both shutters (left open). Emits one run: streams ``primary`` (``a_stage_r``, scaler channels, the
     UPD range ``upd_autorange_lurange`` and ``upd_ratio``) and ``baseline``.
     Start keys: ``plan_name="rocking_curve"``, ``title``,
     ``sample_thickness_mm``, ``user_name``, ``plan_args``, ``ar_center_deg``.
@@ -48,6 +48,7 @@ def rocking_curve(
     center = yield from bps.rd(inst.terms.ar_center)
     start_md["ar_center_deg"] = center
     yield from bps.mv(inst.scaler.preset_time, count_time)
+    yield from bps.mv(inst.mono_shutter, "open", inst.usaxs_shutter, "open")
     detectors = [inst.scaler, inst.upd_autorange, inst.upd_ratio]
     uid = yield from bp.scan(
         detectors,

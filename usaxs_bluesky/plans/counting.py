@@ -25,7 +25,7 @@ def count_sample(
 ) -> Generator[Msg, Any, str]:
     """Count ``num`` times for ``count_time`` s each where the instrument stands.
 
-    Emits one run: streams ``primary`` (scaler channels, ``upd_autorange_lurange``,
+    Opens both shutters (left open). Emits one run: streams ``primary`` (scaler channels, ``upd_autorange_lurange``,
     ``upd_ratio``) and ``baseline``. Start keys: ``plan_name="count"``,
     ``title``, ``sample_thickness_mm``, ``user_name``, ``plan_args``.
     Returns the run uid.
@@ -40,5 +40,6 @@ def count_sample(
         num=num,
     )
     yield from bps.mv(inst.scaler.preset_time, count_time)
+    yield from bps.mv(inst.mono_shutter, "open", inst.usaxs_shutter, "open")
     uid = yield from bp.count([inst.scaler, inst.upd_autorange, inst.upd_ratio], num, md=start_md)
     return uid
