@@ -29,8 +29,9 @@ def rocking_curve(
     Arguments: sample ``title``, ``thickness_mm`` and ``user_name`` (required
     by the metadata policy), the full ``width_deg`` and ``num`` points of the
     scan, ``count_time`` per point (s).
-    Opens both shutters (left open). Emits one run: streams ``primary`` (``a_stage_r``, scaler channels, the
-    UPD range ``upd_autorange_lurange`` and ``upd_ratio``) and ``baseline``.
+    Opens both shutters (left open). Emits one run: streams ``primary``
+    (``a_stage_r``, scaler channels, the UPD range ``upd_autorange_lurange``
+    and ``upd_ratio``) and ``baseline``.
     Start keys: ``plan_name="rocking_curve"``, ``title``,
     ``sample_thickness_mm``, ``user_name``, ``plan_args``, ``ar_center_deg``.
     Returns the run uid.

@@ -25,9 +25,10 @@ def count_sample(
 ) -> Generator[Msg, Any, str]:
     """Count ``num`` times for ``count_time`` s each where the instrument stands.
 
-    Opens both shutters (left open). Emits one run: streams ``primary`` (scaler channels, ``upd_autorange_lurange``,
-    ``upd_ratio``) and ``baseline``. Start keys: ``plan_name="count"``,
-    ``title``, ``sample_thickness_mm``, ``user_name``, ``plan_args``.
+    Opens both shutters (left open). Emits one run: streams ``primary``
+    (scaler channels, ``upd_autorange_lurange``, ``upd_ratio``) and ``baseline``.
+    Start keys: ``plan_name="count"``, ``title``, ``sample_thickness_mm``,
+    ``user_name``, ``plan_args``.
     Returns the run uid.
     """
     start_md = run_metadata(
