@@ -162,6 +162,8 @@ def build_instrument(config: dict[str, Any] | None = None) -> Instrument:
     add("mode", EpicsSignal(prefix + terms["mode"], name="mode", string=True, put_complete=True))
 
     add("data_root", Signal(name="data_root", value=str(Path("usaxs_data").resolve())))
+    # the session's loaded MetadataRequests (metadata/requests.py), None when none is loaded
+    add("metadata_requests", Signal(name="metadata_requests", value=None))
     add("flyscan", UsaxsFlyer(pvs=config["flyscan"], pv_prefix=prefix, name="flyscan"))
     for name, det in config["area_detectors"].items():
         add(

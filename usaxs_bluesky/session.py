@@ -26,6 +26,7 @@ from .catalog.files import FileRecorder
 from .catalog.store import open_catalog
 from .instrument import Instrument, build_instrument, connect_instrument, load_config
 from .metadata.policy import md_validator
+from .metadata.requests import MetadataRequests, load_requests
 
 MD_DIR = "md"
 
@@ -40,6 +41,16 @@ class Session:
     data_dir: Path
     nexus_writer: NexusWriter
     reducer: LiveReducer | None
+
+    def load_metadata_requests(self, path: str | Path) -> MetadataRequests:
+        """Load a request file (MetadataError if bad); every later measurement records it."""
+        requests = load_requests(path)
+        self.instrument.metadata_requests.put(requests)
+        return requests
+
+    def clear_metadata_requests(self) -> None:
+        """Stop recording requested metadata (no request file loaded)."""
+        self.instrument.metadata_requests.put(None)
 
     def close(self) -> None:
         """Finish pending reductions and stop the reduction worker."""
@@ -94,6 +105,7 @@ def make_session(
     api_key: str | None = None,
     connect_timeout: float = 10.0,
     reduce_live: bool = True,
+    metadata_requests: str | Path | None = None,
 ) -> Session:
     """Connect the instrument; return a session writing every run to the catalog and NeXus files.
 
@@ -101,14 +113,18 @@ def make_session(
     every unreachable PV when the instrument is not all there. Each file
     written (raw, and with ``reduce_live`` the NXcanSAS and PNG made after
     the run stops, against the latest blank of its technique) is recorded
-    with its SHA-256 in the run's catalog entry.
+    with its SHA-256 in the run's catalog entry. ``metadata_requests``: a
+    request file (docs/metadata.md), loaded first (MetadataError if bad);
+    every measurement then records its items or is refused.
     """
+    requests = load_requests(metadata_requests) if metadata_requests is not None else None
     data_dir = Path(data_dir).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     if not isinstance(config, dict):
         config = load_config(config)
     instrument = connect_instrument(build_instrument(config), timeout=connect_timeout)
     instrument.data_root.put(str(data_dir))
+    instrument.metadata_requests.put(requests)
     catalog = open_catalog(data_dir, uri=catalog_uri, api_key=api_key)
     RE = make_run_engine(data_dir, config)
     RE.preprocessors.append(SupplementalData(baseline=instrument.baseline))

@@ -26,6 +26,9 @@ from .keys import BASELINE, THICKNESS_MM, TITLE, UNITS_FALLBACK, UNITS_RENAME
 STRING = h5py.string_dtype("utf-8")
 BLUESKY = "instrument/bluesky"
 HDF5_SPECS = ("AD_HDF5", "application/x-hdf5")
+REQUESTED = "requested_metadata"
+"""Start key and ``/entry`` group of the requested metadata (docs/metadata.md)."""
+LOCAL_SOURCES = ("fixed", "per_sample")
 
 
 def iso_time(epoch: float) -> str:
@@ -245,6 +248,7 @@ class RunFile:
                 units="mm",
                 source=f"start document: {THICKNESS_MM}",
             )
+        self._requested_metadata(self.md.get(REQUESTED))
         self._begin()
 
     # ----------------------------------------------------------------- fed by the router
@@ -381,6 +385,31 @@ class RunFile:
             info = data_keys.get(key, {})
             attrs = {"units": units_of(key, info), **origin_attrs(key, info.get("source"))}
             self.values.setdefault(key, write_value(group, hdf5_name(key), value, **attrs))
+
+    def _requested_metadata(self, requested: Any) -> None:
+        """Write ``/entry/requested_metadata``: one dataset per item of the start document's
+        ``requested_metadata`` with ``@units``, ``@source`` or ``@epics_pv``, ``@required``."""
+        if not isinstance(requested, Mapping):
+            return
+        group = self.group(self.entry, REQUESTED, "NXcollection")
+        required = set(requested.get("_required") or [])
+        for key, attr in (("_requested_by", "requested_by"), ("_request_file", "request_file")):
+            if requested.get(key):
+                group.attrs[attr] = str(requested[key])
+        group.attrs["missing_optional"] = to_json(requested.get("_missing_optional") or [])
+        for name, entry in requested.items():
+            if str(name).startswith("_") or not isinstance(entry, Mapping):
+                continue
+            source = str(entry.get("source", ""))
+            origin = {"source": source} if source in LOCAL_SOURCES else {"epics_pv": source}
+            write_value(
+                group,
+                hdf5_name(name),
+                entry.get("value"),
+                units=entry.get("units"),
+                required=name in required,
+                **origin,
+            )
 
     def _stopped(self, stop: Mapping[str, Any]) -> None:
         """Write the stop document, exit status and reason, end time and duration."""

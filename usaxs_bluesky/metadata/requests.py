@@ -26,6 +26,8 @@ from .policy import MetadataError
 START_KEY = "requested_metadata"
 MISSING_OPTIONAL_KEY = "_missing_optional"
 REQUESTED_BY_KEY = "_requested_by"
+REQUIRED_KEY = "_required"
+REQUEST_FILE_KEY = "_request_file"
 SOURCES = ("fixed", "pv", "per_sample")
 TYPES: dict[str, type] = {"str": str, "float": float, "int": int, "bool": bool}
 QUANTITY_TYPES = ("float", "int")
@@ -440,18 +442,14 @@ def collect(
 
     ``source`` is ``"fixed"``, the PV name, or ``"per_sample"``. Optional items
     that are missing are omitted and their names listed under
-    ``"_missing_optional"`` (always present, possibly empty). Raise
+    ``"_missing_optional"`` (always present, possibly empty); ``"_required"``
+    lists the required items, ``"_requested_by"`` and ``"_request_file"``
+    (when known) say who asked and where. Raise
     MetadataError naming every missing or invalid required item, every
     unknown per-sample name, and every per-sample value of the wrong type.
     """
     per_sample = dict(per_sample or {})
-    problems: list[str] = []
-    declared = set(requests.names("per_sample"))
-    for key in sorted(set(per_sample) - declared):
-        problems.append(
-            f"{key!r} is not a per-sample item of the request"
-            f" (per-sample items: {', '.join(sorted(declared)) or 'none'})"
-        )
+    problems = _unknown_names(requests, per_sample)
     if read_pv is None and requests.pv_names:
         read_pv = EpicsPVReader(requests.pv_names, timeout)
     result: dict[str, Any] = {}
@@ -471,9 +469,48 @@ def collect(
     if problems:
         raise MetadataError("run refused, requested metadata: " + "; ".join(problems))
     result[MISSING_OPTIONAL_KEY] = missing_optional
+    result[REQUIRED_KEY] = [item.name for item in requests.items if item.required]
     if requests.requested_by:
         result[REQUESTED_BY_KEY] = requests.requested_by
+    if requests.path is not None:
+        result[REQUEST_FILE_KEY] = str(requests.path)
     return result
+
+
+def _unknown_names(requests: MetadataRequests, per_sample: Mapping[str, Any]) -> list[str]:
+    """Return a problem for each per-sample name the request does not declare."""
+    declared = set(requests.names("per_sample"))
+    return [
+        f"{key!r} is not a per-sample item of the request"
+        f" (per-sample items: {', '.join(sorted(declared)) or 'none'})"
+        for key in sorted(set(per_sample) - declared)
+    ]
+
+
+def per_sample_problems(
+    requests: MetadataRequests | None, per_sample: Mapping[str, Any] | None
+) -> list[str]:
+    """Return the problems of one sample's per-sample values, without reading any PV.
+
+    Lists every missing required per-sample item, every value of the wrong
+    type and every undeclared name; values given with no request loaded are
+    a problem too. Empty when :func:`collect` would accept them.
+    """
+    per_sample = dict(per_sample or {})
+    if requests is None:
+        if per_sample:
+            return [f"per-sample values {sorted(per_sample)} given but no metadata request loaded"]
+        return []
+    problems = _unknown_names(requests, per_sample)
+    for item in requests.items:
+        if item.source != "per_sample":
+            continue
+        _, problem = _item_value(item, per_sample, None)
+        if problem == "" and item.required:
+            problems.append(f"required {item.name} (per_sample) missing")
+        elif problem:
+            problems.append(f"{item.name}: {problem}")
+    return problems
 
 
 def _item_value(

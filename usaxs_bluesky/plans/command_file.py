@@ -3,7 +3,8 @@
 Everything is checked before anything moves: the file (actions, numbers,
 quotes, sample names, thickness), the sample positions against the sample
 stage limits (read from the motor records) and the run metadata (user
-name; for tune lines the sample PVs). Each line then runs as its own
+name; for tune lines the sample PVs; each sample line's per-sample values
+against the loaded metadata request). Each line then runs as its own
 run(s), so a failure keeps the data of the earlier lines; the failure is
 raised as :class:`~.command_parser.CommandFileError` naming ``file:line``.
 """
@@ -20,10 +21,17 @@ from bluesky.utils import Msg, RequestAbort, RequestStop
 
 from ..instrument import Instrument
 from ..metadata.policy import metadata_problems
+from ..metadata.requests import per_sample_problems
 from ..plan_stubs.modes import OUT_OF_BEAM, SAXS, USAXS, WAXS, set_mode
 from .area_detector import saxsExp, waxsExp
-from .command_parser import Command, CommandFileError, limit_problems, parse_command_file
-from .common import current_user
+from .command_parser import (
+    Command,
+    CommandFileError,
+    limit_problems,
+    parse_command_file,
+    per_sample_line_problems,
+)
+from .common import PER_SAMPLE, current_user, loaded_requests, requested_metadata
 from .transmission import measure_transmission
 from .tune import TUNES, preUSAXStune
 from .usaxs import USAXSscan
@@ -62,6 +70,10 @@ def check_command_file(
     """
     commands, problems = parse_command_file(path)
     problems += limit_problems(commands, (yield from stage_limits(inst)))
+    requests = yield from loaded_requests(inst)
+    problems += per_sample_line_problems(
+        commands, lambda values: per_sample_problems(requests, values)
+    )
     user = yield from current_user(inst, user_name)
     if not user:
         problems.append(f"{path}: no user name (argument user_name or the user PV)")
@@ -85,9 +97,11 @@ def run_command(
 ) -> Generator[Msg, Any, Any]:
     """Run one command; its runs carry ``command_file``, ``command_line``, ``command_text``.
 
+    Sample lines pass their per-sample values as ``md["per_sample"]``; the
+    requested metadata is checked before the sample moves.
     Returns what the line's plan returns (run uid, TuneResult(s), moved axes).
     """
-    md = {
+    md: dict[str, Any] = {
         "command_file": command.source,
         "command_line": command.line,
         "command_text": command.text,
@@ -98,7 +112,9 @@ def run_command(
         return (yield from preUSAXStune(inst, user_name=user, md=md))
     if command.action in TUNES:
         return (yield from TUNES[command.action](inst, user_name=user, md=md))
+    md[PER_SAMPLE] = dict(command.per_sample)
     if transmission and command.action in TRANSMISSION:
+        yield from requested_metadata(inst, md[PER_SAMPLE])  # refuse before the move
         yield from bps.mv(inst.s_stage.x, command.x, inst.s_stage.y, command.y)
         md.update((yield from measure_transmission(inst, TRANSMISSION[command.action])))
     plan = SAMPLE_PLANS[command.action]

@@ -10,7 +10,10 @@ Text format, one command per line (``#`` starts a comment; blank lines are skipp
 
 Actions are case-insensitive: sample actions ``flyscan``/``usaxsscan``
 (USAXSscan), ``saxs``/``saxsExp``, ``waxs``/``waxsExp`` take ``sx sy``
-(mm), ``thickness`` (mm) and a sample name (quoted when it has spaces);
+(mm), ``thickness`` (mm) and a sample name (quoted when it has spaces),
+then optionally the sample's per-sample metadata as ``name=value`` tokens
+(``saxs 20 0 1.0 "spheres" solvent=water``; types are checked against the
+loaded metadata request, docs/metadata.md);
 ``mode_usaxs``, ``mode_saxs``, ``mode_waxs``, ``mode_out``, ``tune_ar``,
 ``tune_mr``, ``tune_a2rp``, ``tune_dx``, ``tune_dy`` and ``preUSAXStune`` take
 nothing. An ``.xlsx`` sheet has the same columns (first sheet; a first row
@@ -22,10 +25,11 @@ together as ``file:line: ...`` in one :class:`CommandFileError`.
 from __future__ import annotations
 
 import math
+import re
 import shlex
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 SAMPLE_ACTIONS = {
@@ -52,6 +56,7 @@ TUNE_ACTIONS = {
 }
 ACTIONS = {**SAMPLE_ACTIONS, **MODE_ACTIONS, **TUNE_ACTIONS}
 MAX_TITLE_LENGTH = 100
+_PER_SAMPLE_RE = re.compile(r"^(?P<name>[A-Za-z][A-Za-z0-9_]*)=(?P<value>.*)$", re.DOTALL)
 
 
 class CommandFileError(ValueError):
@@ -69,7 +74,8 @@ class Command:
 
     ``action`` is the canonical name (``USAXSscan``, ``saxsExp``, ``waxsExp``,
     ``mode_*``, ``tune_*``, ``preUSAXStune``); ``x``, ``y``, ``thickness_mm``
-    and ``title`` are set for sample actions only.
+    and ``title`` are set for sample actions only; ``per_sample`` holds the
+    line's ``name=value`` tokens (values as text).
     """
 
     source: str
@@ -80,6 +86,7 @@ class Command:
     y: float | None = None
     thickness_mm: float | None = None
     title: str | None = None
+    per_sample: dict[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def where(self) -> str:
@@ -117,6 +124,24 @@ def _number(text: object, what: str) -> tuple[float | None, str]:
     return value, ""
 
 
+def parse_per_sample(where: str, tokens: list[object]) -> tuple[dict[str, str], list[str]]:
+    """Parse ``name=value`` tokens; returns {name: value text} and the problems."""
+    values: dict[str, str] = {}
+    problems = []
+    for token in tokens:
+        match = _PER_SAMPLE_RE.match(str(token).strip())
+        if match is None:
+            problems.append(
+                f"{where}: extra argument {str(token)!r} is not a per-sample name=value"
+                " (quote a sample name with spaces)"
+            )
+        elif match["name"] in values:
+            problems.append(f"{where}: per-sample {match['name']!r} given twice")
+        else:
+            values[match["name"]] = match["value"].strip()
+    return values, problems
+
+
 def parse_fields(
     source: str, line: int, text: str, fields: list[object]
 ) -> tuple[Command | None, list[str]]:
@@ -132,11 +157,12 @@ def parse_fields(
         if args:
             return None, [f"{where}: {action} takes no arguments, got {len(args)}"]
         return Command(source, line, text, action), []
-    if len(args) != 4:
+    if len(args) < 4 or (len(args) > 4 and not any("=" in str(a) for a in args[4:])):
         return None, [
-            f'{where}: {action} needs 4 arguments (sx sy thickness "sample name"), got {len(args)}'
+            f'{where}: {action} needs 4 arguments (sx sy thickness "sample name")'
+            f" then optional name=value, got {len(args)}"
         ]
-    problems = []
+    per_sample, problems = parse_per_sample(where, args[4:])
     x, px = _number(args[0], "sx")
     y, py = _number(args[1], "sy")
     thickness, pt = _number(args[2], "thickness")
@@ -149,7 +175,7 @@ def parse_fields(
         problems.append(f"{where}: {tp}")
     if problems:
         return None, problems
-    return Command(source, line, text, action, x, y, thickness, title.strip()), []
+    return Command(source, line, text, action, x, y, thickness, title.strip(), per_sample), []
 
 
 def parse_text(text: str, source: str = "<text>") -> tuple[list[Command], list[str]]:
@@ -229,6 +255,17 @@ def read_command_file(path: str | Path) -> list[Command]:
     if problems:
         raise CommandFileError(problems)
     return commands
+
+
+def per_sample_line_problems(
+    commands: Iterable[Command], check: Callable[[dict[str, str]], list[str]]
+) -> list[str]:
+    """Problems of each sample line's per-sample values, as ``file:line: ...``.
+
+    ``check`` returns the problems of one line's values (e.g.
+    ``metadata.requests.per_sample_problems`` bound to the loaded request).
+    """
+    return [f"{c.where}: {p}" for c in commands if c.is_sample for p in check(c.per_sample)]
 
 
 def limit_problems(

@@ -12,7 +12,17 @@ from bluesky.utils import Msg
 
 from ..callbacks.paths import data_folder, next_data_path
 from ..instrument import Instrument
-from ..metadata.policy import SAMPLE_NAME, THICKNESS, USER_NAME, check_run_metadata
+from ..metadata.policy import (
+    SAMPLE_NAME,
+    THICKNESS,
+    USER_NAME,
+    MetadataError,
+    check_run_metadata,
+)
+from ..metadata.requests import MetadataRequests, per_sample_problems, requests_to_md
+
+PER_SAMPLE = "per_sample"
+"""The ``md`` key of a sample's per-sample values (a dict), used by :func:`requested_metadata`."""
 
 
 def run_metadata(
@@ -67,6 +77,33 @@ def data_file_metadata(
     return {"hdf5_path": str(folder), "hdf5_file": path.name, "technique": technique}
 
 
+def loaded_requests(inst: Instrument) -> Generator[Msg, Any, MetadataRequests | None]:
+    """Return the session's loaded metadata requests (``inst.metadata_requests``) or None."""
+    requests = yield from bps.rd(inst.metadata_requests, default_value=None)
+    return requests if isinstance(requests, MetadataRequests) else None
+
+
+def requested_metadata(
+    inst: Instrument, per_sample: dict[str, Any] | None
+) -> Generator[Msg, Any, dict[str, Any]]:
+    """Return ``{"requested_metadata": ...}`` of the loaded requests, ``{}`` when none is loaded.
+
+    Reads the requested PVs (no motion). Raises
+    :class:`~usaxs_bluesky.metadata.policy.MetadataError` naming every
+    missing required item, or when per-sample values are given with no
+    request loaded.
+    """
+    if per_sample is not None and not isinstance(per_sample, dict):
+        raise MetadataError(f"md['per_sample'] must be a dict, got {type(per_sample).__name__}")
+    requests = yield from loaded_requests(inst)
+    if requests is None:
+        problems = per_sample_problems(None, per_sample)
+        if problems:
+            raise MetadataError("run refused: " + "; ".join(problems))
+        return {}
+    return requests_to_md(requests, per_sample)
+
+
 def sample_run_metadata(
     inst: Instrument,
     plan_name: str,
@@ -80,13 +117,18 @@ def sample_run_metadata(
 ) -> Generator[Msg, Any, dict[str, Any]]:
     """Checked start metadata of a measurement, with its data file when ``technique`` is set.
 
-    Reads only (user PV, data root, sample position); raises
+    The requested metadata (:func:`requested_metadata`, with the per-sample
+    values of ``md["per_sample"]``) goes under ``requested_metadata``.
+    Reads only (user PV, data root, requested PVs); raises
     :class:`~usaxs_bluesky.metadata.policy.MetadataError` before any motion.
     """
     user = yield from current_user(inst, user_name)
+    md = dict(md or {})
+    per_sample = md.pop(PER_SAMPLE, None)
     start = run_metadata(
         plan_name, title=title, thickness_mm=thickness_mm, user_name=user, md=md, **plan_args
     )
+    start.update((yield from requested_metadata(inst, per_sample)))
     if technique:
         start.update(
             (yield from data_file_metadata(inst, technique=technique, title=title, user_name=user))

@@ -13,7 +13,7 @@ from bluesky.utils import Msg
 
 from ..instrument import Instrument
 from ..plan_stubs.modes import USAXS, set_mode
-from .common import run_metadata, sample_run_metadata
+from .common import sample_run_metadata
 from .step_law import step_positions
 
 
@@ -222,7 +222,16 @@ def USAXSscan(  # noqa: N802 - the facility's plan name
     document. Returns the run uid.
     """
     user = user_name or str((yield from bps.rd(inst.user_data.user_name)) or "")
-    run_metadata("USAXSscan", title=title, thickness_mm=thickness_mm, user_name=user)
+    # policy and requested metadata are checked (reads only) before the sample moves
+    yield from sample_run_metadata(
+        inst,
+        "USAXSscan",
+        technique=None,
+        title=title,
+        thickness_mm=thickness_mm,
+        user_name=user,
+        md=md,
+    )
     md = {**(md or {}), "sx": x, "sy": y}
     yield from bps.mv(inst.s_stage.x, x, inst.s_stage.y, y)
     fly = yield from bps.rd(inst.terms.use_flyscan)
