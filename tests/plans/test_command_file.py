@@ -2,6 +2,7 @@
 
 import pytest
 from bluesky import plan_stubs as bps
+from plan_runner import run_plan
 
 from usaxs_bluesky.plans import command_file
 from usaxs_bluesky.plans.command_file import run_command_file
@@ -108,20 +109,6 @@ def test_empty_and_missing_files(tmp_path):
 # ------------------------------------------------------------------ against the sim
 
 
-def _run(session, plan):
-    docs, box = [], []
-
-    def wrapper():
-        box.append((yield from plan))
-
-    token = session.RE.subscribe(lambda name, doc: docs.append((name, doc)))
-    try:
-        session.RE(wrapper())
-    finally:
-        session.RE.unsubscribe(token)
-    return box[0], docs
-
-
 def test_command_file_runs_each_line_with_its_location(usaxs_session, tmp_path):
     inst = usaxs_session.instrument
     path = tmp_path / "run.txt"
@@ -132,7 +119,7 @@ def test_command_file_runs_each_line_with_its_location(usaxs_session, tmp_path):
         hooks.append(1)
         yield from bps.null()
 
-    results, docs = _run(
+    results, docs = run_plan(
         usaxs_session, run_command_file(inst, path, every_n=1, hook=hook, after=bps.null())
     )
     assert [(line, action) for line, action, _ in results] == [

@@ -1,26 +1,13 @@
 """Transmission measurement against the simulator (spheres T=0.85, glassy carbon T=0.78)."""
 
 import pytest
+from plan_runner import run_plan
 
 from usaxs_bluesky.plans.transmission import (
     measure_transmission,
     transmission,
     transmission_ratio,
 )
-
-
-def run(session, plan):
-    docs, box = [], []
-
-    def wrapper():
-        box.append((yield from plan))
-
-    token = session.RE.subscribe(lambda name, doc: docs.append((name, doc)))
-    try:
-        session.RE(wrapper())
-    finally:
-        session.RE.unsubscribe(token)
-    return box[0], docs
 
 
 def _at(session, x, technique):
@@ -32,7 +19,7 @@ def _at(session, x, technique):
         yield from bps.mv(inst.s_stage.x, x, inst.s_stage.y, 0.0)
         return (yield from measure_transmission(inst, technique, count_time=1.0))
 
-    return run(session, plan())[0]
+    return run_plan(session, plan())[0]
 
 
 def test_usaxs_transmission_of_spheres_relative_to_blank(usaxs_session):
@@ -59,7 +46,7 @@ def test_saxs_transmission_keys(usaxs_session):
 
 
 def test_transmission_plan_records_the_keys_in_its_start_document(usaxs_session):
-    uid, docs = run(
+    uid, docs = run_plan(
         usaxs_session, transmission(usaxs_session.instrument, 20.0, 0.0, 1.0, "spheres")
     )
     start = next(d for n, d in docs if n == "start")
@@ -80,4 +67,5 @@ def test_skipped_when_the_instrument_says_so(usaxs_session):
 
 def test_unknown_technique_is_refused(usaxs_session):
     with pytest.raises(ValueError, match="technique"):
-        run(usaxs_session, transmission(usaxs_session.instrument, 0, 0, 1.0, "x", technique="xx"))
+        plan = transmission(usaxs_session.instrument, 0, 0, 1.0, "x", technique="xx")
+        run_plan(usaxs_session, plan)

@@ -3,6 +3,7 @@
 import math
 
 import pytest
+from plan_runner import run_plan
 
 from usaxs_bluesky.plans.tune import preUSAXStune, tune_a2rp, tune_ar, tune_dx
 
@@ -10,21 +11,6 @@ TRUE_AR = 8.84576945
 TRUE_DX = 96.495613
 AR_FWHM = 2.0 / 3600
 UPD_SIZE = 5.4
-
-
-def run(session, plan):
-    """Run ``plan``; return (its return value, the documents it emitted)."""
-    docs, box = [], []
-
-    def wrapper():
-        box.append((yield from plan))
-
-    token = session.RE.subscribe(lambda name, doc: docs.append((name, doc)))
-    try:
-        session.RE(wrapper())
-    finally:
-        session.RE.unsubscribe(token)
-    return box[0], docs
 
 
 @pytest.fixture
@@ -50,7 +36,7 @@ def test_tune_ar_finds_the_true_centre_and_stores_it(tuned):
     inst = tuned.instrument
     inst.terms.ar_center.put(TRUE_AR + 0.6 * AR_FWHM, wait=True)
     inst.a_stage.r.set(TRUE_AR - 0.5 * AR_FWHM).wait()
-    result, docs = run(tuned, tune_ar(inst))
+    result, docs = run_plan(tuned, tune_ar(inst))
     assert result.success, result.reason
     assert abs(result.center - TRUE_AR) < 0.1 * AR_FWHM
     assert result.fwhm == pytest.approx(AR_FWHM, rel=0.2)
@@ -70,7 +56,7 @@ def test_tune_ar_finds_the_true_centre_and_stores_it(tuned):
 def test_tune_dx_finds_the_plateau_centre(tuned):
     inst = tuned.instrument
     inst.terms.diode_dx.put(TRUE_DX + 1.3, wait=True)
-    result, _ = run(tuned, tune_dx(inst, title="tune", thickness_mm=0.5))
+    result, _ = run_plan(tuned, tune_dx(inst, title="tune", thickness_mm=0.5))
     assert result.success, result.reason
     assert abs(result.center - TRUE_DX) < 0.1 * UPD_SIZE
     assert result.fwhm == pytest.approx(UPD_SIZE, rel=0.1)
@@ -80,7 +66,7 @@ def test_tune_dx_finds_the_plateau_centre(tuned):
 def test_tune_a2rp_moves_the_piezo_to_its_peak(tuned):
     inst = tuned.instrument
     inst.a_stage.r2p.set(47.0).wait()
-    result, _ = run(tuned, tune_a2rp(inst, num=21))
+    result, _ = run_plan(tuned, tune_a2rp(inst, num=21))
     assert result.success, result.reason
     assert abs(result.center - 50.0) < 0.4  # 10 % of the 4 V FWHM
     assert inst.a_stage.r2p.position == pytest.approx(result.center, abs=0.01)
@@ -94,7 +80,7 @@ def test_tune_without_beam_fails_and_restores(tuned, sim_ioc):
     before = inst.a_stage.r.position
     epics.caput(sim_ioc.pv("usxSIM:beam_available"), 0, wait=True)
     try:
-        result, docs = run(tuned, tune_ar(inst, num=11))
+        result, docs = run_plan(tuned, tune_ar(inst, num=11))
     finally:
         epics.caput(sim_ioc.pv("usxSIM:beam_available"), 1, wait=True)
     assert not result.success and "no beam" in result.reason
@@ -111,7 +97,7 @@ def test_tune_with_mono_shutter_closed_fails_and_restores(tuned):
     inst.terms.diode_dx.put(TRUE_DX + 1.0, wait=True)
     inst.d_stage.x.set(TRUE_DX - 0.5).wait()
     inst.mono_shutter.set("close").wait()
-    result, _ = run(tuned, tune_dx(inst, num=11))
+    result, _ = run_plan(tuned, tune_dx(inst, num=11))
     assert not result.success and "no beam" in result.reason
     # back where it was before the tune (the mode change had moved it to the stored centre)
     assert inst.d_stage.x.position == pytest.approx(TRUE_DX - 0.5, abs=1e-3)
@@ -120,7 +106,7 @@ def test_tune_with_mono_shutter_closed_fails_and_restores(tuned):
 
 def test_preusaxstune_runs_each_tune_as_its_own_run(tuned):
     inst = tuned.instrument
-    results, docs = run(tuned, preUSAXStune(inst, tunes=("tune_mr", "tune_ar")))
+    results, docs = run_plan(tuned, preUSAXStune(inst, tunes=("tune_mr", "tune_ar")))
     assert list(results) == ["tune_mr", "tune_ar"]
     assert all(r.success for r in results.values())
     names = [d["plan_name"] for n, d in docs if n == "start"]
@@ -130,8 +116,8 @@ def test_preusaxstune_runs_each_tune_as_its_own_run(tuned):
 def test_tune_refuses_bad_arguments_before_moving(tuned):
     inst = tuned.instrument
     with pytest.raises(ValueError, match="num >= 5"):
-        run(tuned, tune_ar(inst, num=2))
+        run_plan(tuned, tune_ar(inst, num=2))
     with pytest.raises(ValueError, match="outside its limits"):
-        run(tuned, tune_dx(inst, width=1000.0))
+        run_plan(tuned, tune_dx(inst, width=1000.0))
     with pytest.raises(ValueError, match="unknown tunes"):
-        run(tuned, preUSAXStune(inst, tunes=("tune_zz",)))
+        run_plan(tuned, preUSAXStune(inst, tunes=("tune_zz",)))
