@@ -135,12 +135,18 @@ def _fsync(path: Path) -> None:
 
 
 def direct_fly(path: Path, docs: Docs) -> None:
-    """The same columns written with h5py, one dataset each, then fsync."""
+    """The arrays the writer stores, written with h5py, then fsync.
+
+    Every event page's columns (mca1..3 = clock, I0, UPD; AR angles and ranges;
+    pulse positions; range changes) and its ``time`` column, one group per stream.
+    """
     with h5py.File(path, "w") as f:
         for name, doc in docs:
             if name == "event_page":
+                group = f.create_group(doc["descriptor"])
                 for key, values in doc["data"].items():
-                    f.create_dataset(key, data=np.asarray(values))
+                    group.create_dataset(key, data=np.asarray(values))
+                group.create_dataset("time", data=np.asarray(doc["time"]))
     _fsync(path)
 
 

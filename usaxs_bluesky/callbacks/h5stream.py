@@ -11,10 +11,44 @@ from typing import Any
 
 import h5py
 import numpy as np
+from h5py import h5a, h5d, h5p, h5s, h5t
 
 STRING_DTYPE = h5py.string_dtype("utf-8")
 CHUNK_BYTES = 1 << 20
 BUFFER_BYTES = 16 << 20
+
+
+def _lcpl() -> h5p.PropLCID:
+    """Return link-creation properties with UTF-8 names (as h5py makes them)."""
+    lcpl = h5p.create(h5p.LINK_CREATE)
+    lcpl.set_char_encoding(h5t.CSET_UTF8)
+    return lcpl
+
+
+LCPL = _lcpl()
+"""Link-creation properties for the low-level calls: names are UTF-8."""
+_SCALAR = h5s.create(h5s.SCALAR)
+_VLEN_UTF8 = h5t.py_create(STRING_DTYPE, logical=True)
+_PY_TEXT = h5t.py_create(STRING_DTYPE)  # memory type of a Python str: h5py converts it
+
+
+def set_attrs(obj: h5py.HLObject, **attrs: Any) -> None:
+    """Set attributes of ``obj`` (None values skipped); text as variable-length UTF-8.
+
+    Text goes through the low-level API: h5py's ``attrs[...] =`` costs twice as much.
+    """
+    oid = obj.id
+    for key, value in attrs.items():
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            obj.attrs[key] = value
+            continue
+        name = key.encode("utf-8")
+        if h5a.exists(oid, name):
+            h5a.delete(oid, name)
+        attr = h5a.create(oid, name, _VLEN_UTF8, _SCALAR)
+        attr.write(np.array(value, dtype=STRING_DTYPE), mtype=_PY_TEXT)
 
 
 def _as_array(value: Any) -> np.ndarray:
@@ -45,17 +79,15 @@ class ColumnWriter:
     the column's dtype raises ValueError (nothing is padded). Rows are buffered,
     at most ``buffer_rows`` (and at most ``BUFFER_BYTES`` of data, but at least
     one row) at a time, and written when the buffer is full, on ``flush()`` and
-    on ``close()``; memory does not grow with the run.
+    on ``close()``; memory does not grow with the run. A first block is
+    written as the datasets are created (no resize).
     """
 
-    def __init__(
-        self, group: h5py.Group, buffer_rows: int = 1024, compression: str | None = None
-    ) -> None:
+    def __init__(self, group: h5py.Group, buffer_rows: int = 1024) -> None:
         if buffer_rows < 1:
             raise ValueError(f"buffer_rows must be >= 1, got {buffer_rows}")
         self.group = group
         self.buffer_rows = buffer_rows
-        self.compression = compression
         self._datasets: dict[str, h5py.Dataset] = {}
         self._buffers: dict[str, np.ndarray] = {}
         self._buffered = 0
@@ -72,26 +104,27 @@ class ColumnWriter:
         """Return the number of rows written or buffered."""
         return self._written + self._buffered
 
-    def _create(self, name: str, dtype: np.dtype, shape: tuple[int, ...]) -> None:
-        """Create the resizable dataset of one column and its row buffer."""
+    def _create(self, name: str, dtype: np.dtype, shape: tuple[int, ...], first: Any) -> None:
+        """Create the resizable dataset of one column (holding ``first``, a block, if given)."""
         if name in self.group:
             raise ValueError(f"{self.group.name}/{name} already exists in the file")
         row_bytes = max(int(np.prod(shape, dtype=np.int64)) * dtype.itemsize, 1)
         chunk_rows = max(1, min(self.buffer_rows, CHUNK_BYTES // row_bytes))
-        dataset = self.group.create_dataset(
-            name,
-            shape=(0, *shape),
-            maxshape=(None, *shape),
-            dtype=dtype,
-            chunks=(chunk_rows, *shape),
-            compression=self.compression,
-        )
-        dataset.attrs.update(self._pending_attrs.pop(name, {}))
+        dcpl = h5p.create(h5p.DATASET_CREATE)
+        dcpl.set_chunk((chunk_rows, *shape))
+        rows = 0 if first is None else len(first)
+        space = h5s.create_simple((rows, *shape), (h5s.UNLIMITED, *shape))
+        tid = h5t.py_create(dtype, logical=True)
+        dsid = h5d.create(self.group.id, name.encode("utf-8"), tid, space, dcpl=dcpl, lcpl=LCPL)
+        if rows:
+            dsid.write(h5s.ALL, h5s.ALL, np.ascontiguousarray(first, dtype=dtype))
+        dataset = h5py.Dataset(dsid)
+        set_attrs(dataset, **self._pending_attrs.pop(name, {}))
         self._datasets[name] = dataset
         self._buffers[name] = np.empty((self._capacity, *shape), dtype=dtype)
 
     def _define(self, first: Mapping[str, np.ndarray], leading: int) -> None:
-        """Create every column from its first value(s); ``leading`` = 1 for blocks."""
+        """Create every column from its first value(s); ``leading`` = 1 for a block (written)."""
         unknown = sorted(set(self._pending_attrs) - set(first))
         if unknown:
             raise ValueError(f"attributes set for column(s) {unknown} that never came")
@@ -101,7 +134,9 @@ class ColumnWriter:
         )
         self._capacity = max(1, min(self.buffer_rows, BUFFER_BYTES // row_bytes))
         for name, array in first.items():
-            self._create(name, _column_dtype(array), array.shape[leading:])
+            self._create(
+                name, _column_dtype(array), array.shape[leading:], array if leading else None
+            )
 
     def _check(self, arrays: Mapping[str, np.ndarray], leading: int) -> None:
         """Raise ValueError for a different column set, shape or an unsafe dtype."""
@@ -147,11 +182,13 @@ class ColumnWriter:
         lengths = {name: (a.shape[0] if a.ndim else None) for name, a in arrays.items()}
         if None in lengths.values() or len(set(lengths.values())) != 1:
             raise ValueError(f"columns must be arrays of equal length, got lengths {lengths}")
+        count = next(iter(lengths.values()))
         if not self._datasets:
             self._define(arrays, 1)
+            self._written = count
+            return
         self._check(arrays, 1)
         self.flush()
-        count = next(iter(lengths.values()))
         for name, array in arrays.items():
             dataset = self._datasets[name]
             dataset.resize(self._written + count, axis=0)
@@ -161,7 +198,7 @@ class ColumnWriter:
     def set_attrs(self, name: str, **attrs: Any) -> None:
         """Set attributes (e.g. ``units``, ``epics_pv``) of a column, now or when it is created."""
         if name in self._datasets:
-            self._datasets[name].attrs.update(attrs)
+            set_attrs(self._datasets[name], **attrs)
         elif self._datasets:
             raise ValueError(f"no column {name!r}; columns are {self.columns}")
         else:
