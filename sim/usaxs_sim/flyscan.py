@@ -31,7 +31,9 @@ class FlyScan(PVGroup):
 
     The scan drives AR (usxAERO:m6) from ``usxLAX:USAXS:ARstart`` down to the
     angle of ``Q = usxLAX:USAXS:Finish`` (1/A) in ``FS_ScanTime * time_scale``
-    wall seconds; counts are for the nominal ``FS_ScanTime``.
+    wall seconds; counts are for the nominal ``FS_ScanTime`` and the beam at
+    the start, except that I0 and UPD count 0 in channels flown while the beam
+    is off (ring current 0 or a shutter closed).
     """
 
     start = pvproperty(name="usxLAX:USAXSfly:Start", value=0)
@@ -170,12 +172,18 @@ class FlyScan(PVGroup):
         done = n - 1
         # channel reached at each moment: channels have their own counting times
         ends = np.cumsum(p["dt"]) / p["scan_time"]
+        dark = np.zeros(n - 1, dtype=bool)  # channels counted (partly) without beam
+        k_seen, was_dark = 0, False
         try:
             while True:
                 frac = (loop.time() - t0) / wall if wall > 0 else 1.0
                 if frac >= 1.0:
                     break
                 k = int(np.searchsorted(ends, frac))
+                is_dark = top.flux_factor() <= 0.0
+                if is_dark or was_dark:
+                    dark[k_seen : k + 1] = True
+                k_seen, was_dark = k, is_dark
                 await ar.drive_external(float(positions[k]))
                 await self.current_channel.write(k)
                 if self._abort.is_set():
@@ -188,6 +196,10 @@ class FlyScan(PVGroup):
             await ar.drive_external(float(positions[done]))
         finally:
             await ar.end_external()
+        if was_dark:
+            dark[k_seen:] = True
+        p["i0"] = np.where(dark, 0, p["i0"])
+        p["upd"] = np.where(dark, 0, p["upd"])
         await self._publish(p, done)
 
     async def _publish(self, p, done: int):

@@ -81,6 +81,9 @@ class UsaxsFlyer(FlyScanHardware):
         },
     }
 
+    #: Seconds to wait for the busy record to finish after an abort.
+    ABORT_TIMEOUT_S = 30.0
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._busy: Status | None = None
@@ -91,6 +94,22 @@ class UsaxsFlyer(FlyScanHardware):
         status = Status(obj=self, timeout=30)
         status.set_finished()
         return status
+
+    def pause(self) -> None:
+        """Abort a trajectory in flight (``start`` = 0); wait until the busy record is idle.
+
+        The RunEngine calls this when a scan is suspended; the aborted pass's
+        partial arrays are never collected: the plan replays ``kickoff`` from
+        its checkpoint and the trajectory is flown again from its start.
+        """
+        busy, self._busy = self._busy, None
+        if busy is None or busy.done:
+            return
+        self.start.put(0, use_complete=False)
+        busy.wait(timeout=self.ABORT_TIMEOUT_S)
+
+    def resume(self) -> None:
+        """Nothing to re-arm: the replayed ``kickoff`` starts a new trajectory."""
 
     def complete(self) -> Status:
         """Return the busy record's put-completion status (done at the end of the trajectory)."""

@@ -52,6 +52,8 @@ def Flyscan(  # noqa: N802 - the facility's plan name
     ``user_name``, ``plan_args.scan_title``, ``hdf5_path``, ``hdf5_file``,
     ``ar_center_deg``, ``ar_start_deg``, ``q_max``, ``num_pulses``, ``scan_time_s``.
     Afterwards the USAXS shutter is closed and AR returns to its centre.
+    A suspension (beam suspenders) during the trajectory aborts it and, on
+    resume, flies the whole trajectory again; the run holds only that pass.
     Returns the run uid.
     """
     start_md = yield from sample_run_metadata(
@@ -81,9 +83,14 @@ def Flyscan(  # noqa: N802 - the facility's plan name
 
     @bpp.run_decorator(md=start_md)
     def fly() -> Generator[Msg, Any, None]:
+        # A suspension (beam loss) aborts the trajectory (UsaxsFlyer.pause) and
+        # replays from here: the whole trajectory is flown again, and only the
+        # complete pass is collected. After collect nothing is replayed.
+        yield from bps.checkpoint()
         yield from bps.kickoff(inst.flyscan, wait=True)
         yield from bps.complete(inst.flyscan, wait=True)
         yield from bps.collect(inst.flyscan)
+        yield from bps.checkpoint()
 
     def cleanup() -> Generator[Msg, Any, None]:
         yield from bps.mv(inst.usaxs_shutter, "close", inst.a_stage.r, center)
