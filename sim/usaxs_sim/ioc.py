@@ -10,9 +10,9 @@ Subsystems (see each class docstring for its PVs):
   (usxAERO:m12, m10, m11, usxLAX:pi:c0:m2), a_stage r/x/y/r2p (usxAERO:m6,
   m4, m5, usxLAX:pi:c0:m1), d_stage x/y (usxAERO:m1, m2), s_stage x/y
   (usxAERO:m8, m9), saxs_stage x/y/z (usxAERO:m13, m15, m14), waxsx
-  (usxAERO:m3), guard slit blades (usxLAX:m58:c1:m1 top, m2 bottom,
-  m3 outboard, m4 inboard), USAXS slit (usxLAX:m58:c1:m5 y, m6 x, m7 v_size,
-  m8 h_size), mono theta 12ida2:m19;
+  (usxAERO:m3), guard slit blades (usxLAX:m58:c1:m3 top, m4 bottom,
+  m1 outboard, m2 inboard, as in the facility's files), USAXS slit
+  (usxLAX:m58:c1:m5 y, m6 x, m7 v_size, m8 h_size), mono theta 12ida2:m19;
 * guard slit sizes usxLAX:GSlit1H:size, usxLAX:GSlit1V:size;
 * scaler usxLAX:vsc:c0, UPD amplifier usxLAX:pd01:seq02:, ion chamber gains
   usxRIO:fem02:seq01:gain (I0), fem03 (I00), fem05 (TRD);
@@ -216,7 +216,7 @@ class UsaxsSimIOC(PVGroup):
     )
     gs_top = SubGroup(
         MotorRecord,
-        prefix="usxLAX:m58:c1:m1",
+        prefix="usxLAX:m58:c1:m3",
         position=0.6,
         limits=(-5, 5),
         velocity=1.0,
@@ -224,7 +224,7 @@ class UsaxsSimIOC(PVGroup):
     )
     gs_bot = SubGroup(
         MotorRecord,
-        prefix="usxLAX:m58:c1:m2",
+        prefix="usxLAX:m58:c1:m4",
         position=-0.6,
         limits=(-5, 5),
         velocity=1.0,
@@ -232,7 +232,7 @@ class UsaxsSimIOC(PVGroup):
     )
     gs_out = SubGroup(
         MotorRecord,
-        prefix="usxLAX:m58:c1:m3",
+        prefix="usxLAX:m58:c1:m1",
         position=0.7,
         limits=(-5, 5),
         velocity=1.0,
@@ -240,7 +240,7 @@ class UsaxsSimIOC(PVGroup):
     )
     gs_in = SubGroup(
         MotorRecord,
-        prefix="usxLAX:m58:c1:m4",
+        prefix="usxLAX:m58:c1:m2",
         position=-0.5,
         limits=(-5, 5),
         velocity=1.0,

@@ -156,8 +156,8 @@ def test_metadata_and_mono(sim_ioc, ca):
     assert _get(ca, sim_ioc.pv("12ida2:LambdaCalc")) == pytest.approx(12.398419843 / 18.0)
     ca.caput(sim_ioc.pv("12ida2:EnCalc"), 21.0, wait=True)
     ca.caput(sim_ioc.pv("usxLAX:GSlit1V:size"), 0.8, wait=True, timeout=20)
-    top = _get(ca, sim_ioc.pv("usxLAX:m58:c1:m1.RBV"))
-    bot = _get(ca, sim_ioc.pv("usxLAX:m58:c1:m2.RBV"))
+    top = _get(ca, sim_ioc.pv("usxLAX:m58:c1:m3.RBV"))
+    bot = _get(ca, sim_ioc.pv("usxLAX:m58:c1:m4.RBV"))
     assert top - bot == pytest.approx(0.8)
     assert _get(ca, sim_ioc.pv("usxLAX:GSlit1V:size")) == pytest.approx(0.8)
 
