@@ -68,10 +68,8 @@ def test_motor_moves_and_limits(sim_ioc, ca):
 
     sx = _motor(sim_ioc, "usxAERO:m8", "sx")
     assert sx.limits == (-100.0, 100.0)
-    t0 = time.monotonic()
     sx.move(5.0, wait=True, timeout=20)
     assert sx.position == pytest.approx(5.0)
-    assert time.monotonic() - t0 < 5
     with pytest.raises(LimitError):
         sx.move(150.0, wait=True)
     # a direct CA put beyond the limits is refused and flags LVIO
@@ -80,7 +78,9 @@ def test_motor_moves_and_limits(sim_ioc, ca):
     assert sx.position == pytest.approx(5.0)
     # stop in the middle of a long move
     st = sx.move(-90.0, wait=False)
-    time.sleep(0.1)
+    deadline = time.monotonic() + 10
+    while sx.position > 4.0 and time.monotonic() < deadline:  # poll until it is under way
+        time.sleep(0.01)
     sx.stop()
     st.wait(timeout=10)
     assert -90.0 < sx.position < 5.0
@@ -169,9 +169,9 @@ def test_fly_scan(sim_ioc, ca):
     ca.caput(pv("usxLAX:USAXS:ARstart"), center + 0.0016, wait=True)
     n = _get(ca, pv("usxAERO:pm1:NumPulses"))
     assert n == 8000
-    t0 = time.monotonic()
+    # put-completion returns only when the trajectory is over: busy is back to 0,
+    # every channel is counted (its duration is measured in benchmarks/bench_sim.py)
     ca.caput(pv("usxLAX:USAXSfly:Start"), 1, wait=True, timeout=60)
-    assert time.monotonic() - t0 > 30.0 * 0.02 * 0.9
     assert _get(ca, pv("usxLAX:USAXSfly:Start")) == 0
     pos = _get(ca, pv("usxAERO:pm1:PulsePositions"))
     assert len(pos) == n
