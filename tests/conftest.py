@@ -5,28 +5,15 @@ so every test client talks only to 127.0.0.1 on this session's ports.
 """
 
 import os
-import socket
 from pathlib import Path
 
 import pytest
+from usaxs_sim.launcher import free_port
 
-
-def _free_port() -> int:
-    """A port free for both TCP and UDP on 127.0.0.1."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                udp.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return port
-
-
-CA_SERVER_PORT = _free_port()
-CA_REPEATER_PORT = _free_port()
+CA_SERVER_PORT = free_port()
+CA_REPEATER_PORT = free_port()
+while CA_REPEATER_PORT == CA_SERVER_PORT:
+    CA_REPEATER_PORT = free_port()
 os.environ.update(
     {
         "EPICS_CA_ADDR_LIST": "127.0.0.1",

@@ -1,6 +1,20 @@
-"""Test helper: run a plan on a session and keep what it returned and emitted."""
+"""Test helpers: run a plan and keep what it returned and emitted; poll for a condition."""
 
+import time
+from collections.abc import Callable
 from typing import Any
+
+POLL_S = 0.01
+DEADLINE_S = 60.0
+
+
+def poll(condition: Callable[[], bool], what: str, deadline_s: float = DEADLINE_S) -> None:
+    """Return once ``condition()`` holds; raise TimeoutError naming ``what`` past the deadline."""
+    deadline = time.monotonic() + deadline_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up waiting for {what}")
+        time.sleep(POLL_S)
 
 
 def run_plan(session, plan) -> tuple[Any, list[tuple[str, dict]]]:

@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -10,6 +9,7 @@ import time
 
 import numpy as np
 import pytest
+from usaxs_sim.launcher import free_port
 
 from usaxs_bluesky.metadata.policy import MetadataError
 from usaxs_bluesky.metadata.requests import (
@@ -347,26 +347,12 @@ print(json.dumps({"ok": report.ok, "unreachable": report.unreachable, "md": md})
 """
 
 
-def _free_port() -> int:
-    """A port free for TCP and UDP on 127.0.0.1."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                udp.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return port
-
-
 @pytest.fixture
 def tiny_ioc(tmp_path, monkeypatch):
     """Serve ``<prefix>Temperature``, ``Solvent`` and ``Mode`` on a port of our own."""
     from caproto.sync.client import read
 
-    port = _free_port()
+    port = free_port()
     prefix = f"reqtest{os.getpid()}:"
     env = dict(
         os.environ,

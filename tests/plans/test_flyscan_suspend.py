@@ -1,33 +1,12 @@
 """A beam drop during a fly scan aborts the trajectory and re-flies it: one clean set of arrays."""
 
 import threading
-import time
 
 import numpy as np
 import pytest
+from plan_runner import DEADLINE_S, poll
 
-from usaxs_bluesky.plans.suspenders import install_beam_suspenders
 from usaxs_bluesky.plans.usaxs import Flyscan
-
-POLL_S = 0.01
-DEADLINE_S = 60.0
-
-
-def _poll(condition, what):
-    deadline = time.monotonic() + DEADLINE_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gave up waiting for {what}")
-        time.sleep(POLL_S)
-
-
-@pytest.fixture
-def suspended(usaxs_session):
-    RE = usaxs_session.RE
-    suspenders = install_beam_suspenders(RE, usaxs_session.instrument, resume_delay_s=0.2)
-    yield usaxs_session, suspenders
-    for s in suspenders:
-        RE.remove_suspender(s)
 
 
 def _fly_with_beam_drop(session, sim_ioc, hold, what):
@@ -66,9 +45,9 @@ def _fly_with_beam_drop(session, sim_ioc, hold, what):
 
     def beam_thief():
         try:
-            _poll(flying, "the fly scan to be mid-trajectory")
+            poll(flying, "the fly scan to be mid-trajectory")
             epics.caput(sim_ioc.pv("usxSIM:beam_available"), 0, wait=True)
-            _poll(lambda: hold(channels), what)
+            poll(lambda: hold(channels), what)
         except Exception as exc:  # reported by the test below
             errors.append(exc)
         finally:

@@ -1,25 +1,14 @@
 """Beam suspenders: a scan pauses while the beam is gone and resumes without losing points."""
 
 import threading
-import time
 
 import numpy as np
 import pytest
+from plan_runner import DEADLINE_S, poll
 
-from usaxs_bluesky.plans.suspenders import beam_suspenders, install_beam_suspenders
+from usaxs_bluesky.plans.suspenders import beam_suspenders
 from usaxs_bluesky.plans.tune import tune_ar
 from usaxs_bluesky.plans.usaxs import uascan
-
-POLL_S = 0.02
-DEADLINE_S = 60.0
-
-
-def _poll(condition, what):
-    deadline = time.monotonic() + DEADLINE_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gave up waiting for {what}")
-        time.sleep(POLL_S)
 
 
 def _drop_beam_during(session, sim_ioc, plan, after_events, suspenders):
@@ -37,9 +26,9 @@ def _drop_beam_during(session, sim_ioc, plan, after_events, suspenders):
 
     def beam_thief():
         try:
-            _poll(events.is_set, f"{after_events} events")
+            poll(events.is_set, f"{after_events} events")
             epics.caput(sim_ioc.pv("usxSIM:beam_available"), 0, wait=True)
-            _poll(lambda: any(s.tripped for s in suspenders), "a suspender to trip")
+            poll(lambda: any(s.tripped for s in suspenders), "a suspender to trip")
         except Exception as exc:  # reported by the test below
             errors.append(exc)
         finally:
@@ -55,15 +44,6 @@ def _drop_beam_during(session, sim_ioc, plan, after_events, suspenders):
         thread.join(DEADLINE_S)
     assert not errors, errors
     return docs
-
-
-@pytest.fixture
-def suspended(usaxs_session):
-    RE = usaxs_session.RE
-    suspenders = install_beam_suspenders(RE, usaxs_session.instrument, resume_delay_s=0.2)
-    yield usaxs_session, suspenders
-    for s in suspenders:
-        RE.remove_suspender(s)
 
 
 def _primary(docs):
