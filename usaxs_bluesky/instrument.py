@@ -216,8 +216,5 @@ def connect_instrument(inst: Instrument, timeout: float = 10.0) -> Instrument:
         for sig in _epics_signals(obj):
             # ophyd exposes the read timeout only as a constructor argument
             sig._timeout = max(sig.timeout or 0.0, READ_TIMEOUT)
-    for obj in inst.devices.values():
-        if isinstance(obj, Device):
-            obj.wait_for_connection(all_signals=True, timeout=timeout)
     inst.scaler.select_channels(inst.config["scaler"].get("channels"))
     return inst

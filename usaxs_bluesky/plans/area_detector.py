@@ -11,7 +11,7 @@ from bluesky.utils import Msg
 
 from ..instrument import Instrument
 from ..plan_stubs.modes import SAXS, WAXS, set_mode
-from .common import run_metadata, sample_run_metadata
+from .common import sample_run_metadata
 
 
 def _exposure(
@@ -33,15 +33,13 @@ def _exposure(
             f"{plan_name}: acquire_time must be > 0 s and num_images >= 1, "
             f"got {acquire_time} and {num_images}"
         )
-    user = user_name or str((yield from bps.rd(inst.user_data.user_name)) or "")
-    run_metadata(plan_name, title=title, thickness_mm=thickness_mm, user_name=user)
     start_md = yield from sample_run_metadata(
         inst,
         plan_name,
         technique=plan_name.lower(),
         title=title,
         thickness_mm=thickness_mm,
-        user_name=user,
+        user_name=user_name,
         md={**(md or {}), "sx": x, "sy": y},
         acquire_time=acquire_time,
         num_images=num_images,

@@ -302,13 +302,12 @@ def _tune_plan(name: str):
     return plan
 
 
-tune_mr = _tune_plan("tune_mr")
-tune_ar = _tune_plan("tune_ar")
-tune_a2rp = _tune_plan("tune_a2rp")
-tune_dx = _tune_plan("tune_dx")
-tune_dy = _tune_plan("tune_dy")
-TUNES = {"tune_mr": tune_mr, "tune_ar": tune_ar, "tune_a2rp": tune_a2rp}
-TUNES.update(tune_dx=tune_dx, tune_dy=tune_dy)
+TUNES = {name: _tune_plan(name) for name in SPECS}
+tune_mr = TUNES["tune_mr"]
+tune_ar = TUNES["tune_ar"]
+tune_a2rp = TUNES["tune_a2rp"]
+tune_dx = TUNES["tune_dx"]
+tune_dy = TUNES["tune_dy"]
 
 
 def preUSAXStune(  # noqa: N802 - the facility's plan name

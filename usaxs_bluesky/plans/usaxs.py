@@ -13,7 +13,7 @@ from bluesky.utils import Msg
 
 from ..instrument import Instrument
 from ..plan_stubs.modes import USAXS, set_mode
-from .common import sample_run_metadata
+from .common import current_user, sample_run_metadata
 from .step_law import step_positions
 
 
@@ -228,7 +228,7 @@ def USAXSscan(  # noqa: N802 - the facility's plan name
     of :func:`Flyscan` or :func:`uascan`, with ``sx``/``sy`` in its start
     document. Returns the run uid.
     """
-    user = user_name or str((yield from bps.rd(inst.user_data.user_name)) or "")
+    user = yield from current_user(inst, user_name)
     # policy and requested metadata are checked (reads only) before the sample moves
     yield from sample_run_metadata(
         inst,
