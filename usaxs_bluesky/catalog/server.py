@@ -15,7 +15,7 @@ from fastapi import Depends, HTTPException, Request
 from tiled.server.authentication import get_api_key, get_current_principal, get_current_scopes
 
 from .access import Grant, OwnerAccessPolicy, load_keys
-from .store import embedded_paths
+from .store import embedded_adapter, embedded_paths
 
 
 def catalog_adapter(data_dir: Path | None = None, *, catalog_uri: str | None = None) -> Any:
@@ -32,13 +32,7 @@ def catalog_adapter(data_dir: Path | None = None, *, catalog_uri: str | None = N
         return catalog_from_uri(catalog_uri, writable_storage=storage)
     if data_dir is None:
         raise ValueError("serve needs a data directory or a catalog URI")
-    paths = embedded_paths(Path(data_dir))
-    if not paths["catalog"].exists():
-        raise FileNotFoundError(f"no catalog at {paths['catalog']}")
-    return catalog_from_uri(
-        f"sqlite:///{paths['catalog']}",
-        writable_storage=[str(paths["storage"]), f"sqlite:///{paths['tables']}"],
-    )
+    return embedded_adapter(data_dir)
 
 
 def build_server_app(adapter: Any, grants: dict[str, Grant]) -> Any:

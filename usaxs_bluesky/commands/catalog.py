@@ -28,12 +28,11 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _reindex(args: argparse.Namespace) -> int:
     from ..catalog.integrity import reindex
-    from ..catalog.store import embedded_paths, open_catalog
+    from ..catalog.store import open_catalog
 
     if not args.folder.is_dir():
         raise NotADirectoryError(f"{args.folder} is not a folder")
-    exists = args.uri or embedded_paths(args.data_dir)["catalog"].exists()
-    catalog = open_catalog(args.data_dir, uri=args.uri, api_key=args.api_key, create=not exists)
+    catalog = open_catalog(args.data_dir, uri=args.uri, api_key=args.api_key)
     result = reindex(catalog, args.folder)
     for path, reason in result.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
