@@ -248,11 +248,6 @@ def usaxs_ratio(ar_deg, model: SampleModel, geom: UsaxsGeometry):
 
 
 # ------------------------------------------------------- amplifier (UPD)
-def count_rate(current_a, gain: float, vfc: float = UPD_VFC, bkg: float = 0.0):
-    """Count rate (counts/s) = i * g * vfc + bkg."""
-    return np.asarray(current_a, dtype=float) * gain * vfc + bkg
-
-
 def autorange(
     current_a: float,
     previous: int,
@@ -282,11 +277,6 @@ def autorange(
         else:
             break
     return r
-
-
-def reduce_upd(counts, time_s, gain, bkg):
-    """Reduction side: ``i_rel = (counts - t * bkg) / (t * g)``."""
-    return (np.asarray(counts, dtype=float) - time_s * bkg) / (time_s * gain)
 
 
 # ------------------------------------------------------------- fly scan
