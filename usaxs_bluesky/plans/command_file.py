@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from bluesky.utils import Msg, RequestAbort, RequestStop
 
 from ..instrument import Instrument
 from ..metadata.policy import metadata_problems
-from ..metadata.requests import per_sample_problems
+from ..metadata.requests import MetadataRequests, per_sample_problems
 from ..plan_stubs.modes import OUT_OF_BEAM, SAXS, USAXS, WAXS, set_mode
 from .area_detector import saxsExp, waxsExp
 from .command_parser import (
@@ -61,6 +62,48 @@ def stage_limits(inst: Instrument) -> Generator[Msg, Any, dict[str, tuple[float,
     return limits
 
 
+@dataclass(frozen=True)
+class CheckContext:
+    """What a command file is checked against besides its own text.
+
+    ``limits``: {"sx": (low, high), "sy": ...} in mm (low >= high: no limits);
+    ``requests``: the loaded metadata request (None: none loaded); ``user``:
+    the user name ('' when unknown); ``sample_pvs``: (title PV name, thickness
+    PV name, title, thickness) that tune lines take, or None to skip that check.
+    """
+
+    limits: dict[str, tuple[float, float]]
+    requests: MetadataRequests | None
+    user: str | None
+    sample_pvs: tuple[str, str, str, float] | None
+
+
+def command_file_problems(
+    path: str | Path, context: CheckContext
+) -> tuple[list[Command], list[str]]:
+    """Return the commands of the file and every problem, each as ``file:line: ...``.
+
+    Plain Python: what :func:`check_command_file` checks, on values already read.
+    """
+    commands, problems = parse_command_file(path)
+    problems += limit_problems(commands, context.limits)
+    problems += per_sample_line_problems(
+        commands, lambda values: per_sample_problems(context.requests, values)
+    )
+    if context.user == "":
+        problems.append(f"{path}: no user name (argument user_name or the user PV)")
+    tunes = [c for c in commands if c.action in TUNES or c.action == "preUSAXStune"]
+    if tunes and context.sample_pvs is not None:
+        title_pv, thickness_pv, title, thickness = context.sample_pvs
+        md = {"title": title, "sample_thickness_mm": thickness, "user_name": context.user or "-"}
+        for p in metadata_problems(md):
+            problems.append(
+                f"{tunes[0].where}: tune lines take the sample PVs"
+                f" ({title_pv}, {thickness_pv}): {p}"
+            )
+    return commands, problems
+
+
 def check_command_file(
     inst: Instrument, path: str | Path, *, user_name: str | None = None
 ) -> Generator[Msg, Any, tuple[list[Command], str]]:
@@ -68,25 +111,20 @@ def check_command_file(
 
     Raises :class:`CommandFileError` listing every problem as ``file:line: ...``.
     """
-    commands, problems = parse_command_file(path)
-    problems += limit_problems(commands, (yield from stage_limits(inst)))
+    limits = yield from stage_limits(inst)
     requests = yield from loaded_requests(inst)
-    problems += per_sample_line_problems(
-        commands, lambda values: per_sample_problems(requests, values)
-    )
     user = yield from current_user(inst, user_name)
-    if not user:
-        problems.append(f"{path}: no user name (argument user_name or the user PV)")
-    tunes = [c for c in commands if c.action in TUNES or c.action == "preUSAXStune"]
-    if tunes:
-        title = str((yield from bps.rd(inst.sample_data.title)) or "").strip()
-        thickness = yield from bps.rd(inst.sample_data.thickness)
-        md = {"title": title, "sample_thickness_mm": float(thickness), "user_name": user or "-"}
-        for p in metadata_problems(md):
-            problems.append(
-                f"{tunes[0].where}: tune lines take the sample PVs "
-                f"({inst.sample_data.title.pvname}, {inst.sample_data.thickness.pvname}): {p}"
-            )
+    title = str((yield from bps.rd(inst.sample_data.title)) or "").strip()
+    thickness = float((yield from bps.rd(inst.sample_data.thickness)))
+    sample_pvs = (
+        inst.sample_data.title.pvname,
+        inst.sample_data.thickness.pvname,
+        title,
+        thickness,
+    )
+    commands, problems = command_file_problems(
+        path, CheckContext(limits, requests, user, sample_pvs)
+    )
     if problems:
         raise CommandFileError(problems)
     return commands, user

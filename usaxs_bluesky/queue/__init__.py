@@ -1,0 +1,7 @@
+"""The queue server (bluesky-queueserver) and remote operation of the instrument.
+
+``file_check`` checks command files outside a RunEngine; ``startup`` is the RE
+Manager's startup script, built on :func:`usaxs_bluesky.session.make_session`
+like the IPython profile; ``plans`` holds the plans it exposes; ``batch``
+turns a command file into one queue batch; ``manager`` starts RE Manager.
+"""
