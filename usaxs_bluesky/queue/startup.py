@@ -1,0 +1,20 @@
+"""RE Manager startup module (``start-re-manager --startup-module usaxs_bluesky.queue.startup``).
+
+Builds the session exactly as the IPython profile does
+(:func:`usaxs_bluesky.session.make_session`: devices, metadata policy,
+catalog, NeXus writer, live reduction) and installs the beam suspenders.
+Environment (set by ``usaxs queue start``):
+
+  USAXS_DATA_DIR            data and catalog folder (default ./usaxs_data)
+  USAXS_PV_MAP              PV map (default: the packaged 12-ID-E map)
+  USAXS_METADATA_REQUESTS   a metadata request file every run records (optional)
+  USAXS_RESUME_DELAY_S      seconds after the beam returns before resuming (default 10)
+
+Names it defines: ``RE``, ``session``, every device of the instrument by its
+name, and the plans of :func:`usaxs_bluesky.queue.plans.queue_plans`.
+"""
+
+from usaxs_bluesky.queue.environment import build_namespace
+
+globals().update(build_namespace())
+del build_namespace
