@@ -39,6 +39,7 @@ class CheckReport:
     limits: dict[str, tuple[float, float]]
     limits_source: str
     limits_detail: str
+    user: str | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -169,7 +170,7 @@ def check_file(
     if requests is None:
         notes.append("no metadata request given: per-sample values must be absent")
     commands, problems = command_file_problems(path, context)
-    return CheckReport(commands, problems, context.limits, source, detail, notes)
+    return CheckReport(commands, problems, context.limits, source, detail, context.user, notes)
 
 
 def format_report(report: CheckReport, path: str | Path) -> str:
