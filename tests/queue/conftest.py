@@ -29,8 +29,8 @@ def redis_server(tmp_path_factory):
 @pytest.fixture(scope="session")
 def re_manager(sim_ioc, redis_server, tmp_path_factory):
     """RE Manager (IPython-kernel worker) on the sim, its environment open; user PV set."""
-    import epics
     from bluesky_queueserver_api.zmq import REManagerAPI
+    from ophyd import EpicsSignal
 
     from usaxs_bluesky.queue.manager import ReManagerProcess
 
@@ -40,7 +40,8 @@ def re_manager(sim_ioc, redis_server, tmp_path_factory):
         redis_addr=redis_server.addr,
         resume_delay_s=RESUME_DELAY_S,
     )
-    epics.caput(sim_ioc.pv("usxLAX:userName"), QUEUE_USER, wait=True)
+    # through ophyd: a pyepics caput here would cache a PV that ophyd's signals cannot use
+    EpicsSignal(sim_ioc.pv("usxLAX:userName"), string=True).put(QUEUE_USER, wait=True)
     with manager:
         api = REManagerAPI(zmq_control_addr=manager.control_addr)
         api.user, api.user_group = "staff_member", "staff"

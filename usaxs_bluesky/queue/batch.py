@@ -66,13 +66,13 @@ def batch_items(commands: list[Command], user_name: str | None) -> list[Any]:
     return items
 
 
-def _refusals(response: dict[str, Any], commands: list[Command]) -> list[str]:
+def _refusals(response: dict[str, Any], commands: list[Command], path: str | Path) -> list[str]:
     """``file:line: ...`` for every item the manager refused in a failed batch."""
     problems = []
     for command, result in zip(commands, response.get("results", []), strict=False):
         if not result.get("success", False):
             problems.append(f"{command.where}: refused by the queue: {result.get('msg', '')}")
-    return problems or [f"batch refused by the queue: {response.get('msg', '')}"]
+    return problems or [f"{path}: batch refused by the queue: {response.get('msg', '')}"]
 
 
 def submit_file(
@@ -105,7 +105,7 @@ def submit_file(
     except api.RequestFailedError as exc:
         response = exc.response
     if not response.get("success", False):
-        result.problems = _refusals(response, report.commands)
+        result.problems = _refusals(response, report.commands, path)
         return result
     result.added = [item["item_uid"] for item in response.get("items", [])]
     return result

@@ -11,6 +11,8 @@ PV_MAP_ENV = "USAXS_PV_MAP"
 REQUESTS_ENV = "USAXS_METADATA_REQUESTS"
 RESUME_DELAY_ENV = "USAXS_RESUME_DELAY_S"
 DEFAULT_RESUME_DELAY_S = 10.0
+CONNECT_TIMEOUT_ENV = "USAXS_CONNECT_TIMEOUT_S"
+DEFAULT_CONNECT_TIMEOUT_S = 60.0
 
 
 def build_namespace(environ: dict[str, str] | None = None) -> dict[str, Any]:
@@ -24,6 +26,7 @@ def build_namespace(environ: dict[str, str] | None = None) -> dict[str, Any]:
         Path(env.get(DATA_DIR_ENV, "usaxs_data")),
         config=env.get(PV_MAP_ENV) or None,
         metadata_requests=env.get(REQUESTS_ENV) or None,
+        connect_timeout=float(env.get(CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_TIMEOUT_S)),
     )
     delay = float(env.get(RESUME_DELAY_ENV, DEFAULT_RESUME_DELAY_S))
     install_beam_suspenders(session.RE, session.instrument, resume_delay_s=delay)
