@@ -1,0 +1,90 @@
+"""Interrupting queued plans: stop/abort mid-item keeps a valid file; a beam drop suspends."""
+
+import threading
+
+import h5py
+import pytest
+from bluesky_queueserver_api import BPlan
+from ophyd import EpicsSignal
+from plan_runner import poll
+from queue_helpers import TIMEOUT_S, history
+
+from usaxs_bluesky.catalog.files import run_files
+
+
+def _wait_paused(api):
+    poll(lambda: api.status()["manager_state"] == "paused", "RE Manager paused", TIMEOUT_S)
+
+
+@pytest.mark.parametrize(
+    ("request_name", "item_status", "run_status", "requeued"),
+    [("re_stop", "stopped", "success", False), ("re_abort", "aborted", "abort", True)],
+)
+def test_interrupting_mid_item_leaves_a_valid_file_with_its_exit_status(
+    queue_api, queue_catalog, sim_ioc, request_name, item_status, run_status, requeued
+):
+    acquire = EpicsSignal(sim_ioc.pv("usaxs_pilatus3:cam1:Acquire"))
+    acquire.wait_for_connection(timeout=10)
+    queue_api.item_add(
+        BPlan("saxsExp", 1.0, 0.0, 1.0, f"long {request_name}", user_name="ana", acquire_time=500.0)
+    )
+    queue_api.queue_start()
+    poll(lambda: queue_api.re_runs(option="open")["run_list"], "the run to open", TIMEOUT_S)
+    poll(lambda: acquire.get() == 1, "the SAXS exposure to start", TIMEOUT_S)
+    queue_api.re_pause(option="immediate")
+    _wait_paused(queue_api)
+    getattr(queue_api, request_name)()
+    queue_api.wait_for_idle(timeout=TIMEOUT_S)
+    (item,) = history(queue_api, 1)
+    assert item["result"]["exit_status"] == item_status
+    (uid,) = item["result"]["run_uids"]
+    run = queue_catalog[uid]
+    assert run.metadata["stop"]["exit_status"] == run_status
+    (raw,) = [f for f in run_files(run) if f.kind == "raw"]
+    with h5py.File(raw.path, "r") as f:
+        assert f["/entry/exit_status"][()].decode() == run_status
+        assert f["/entry/title"][()].decode() == f"long {request_name}"
+    # queueserver puts an aborted item back at the front of the queue, a stopped one not
+    assert len(queue_api.queue_get()["items"]) == int(requeued)
+
+
+def test_beam_drop_during_a_queued_fly_scan_suspends_and_resumes(queue_api, queue_catalog, sim_ioc):
+    beam = EpicsSignal(sim_ioc.pv("usxSIM:beam_available"))
+    channel = EpicsSignal(sim_ioc.pv("usxLAX:3820:CurrentChannel"))
+    busy = EpicsSignal(sim_ioc.pv("usxLAX:USAXSfly:Start"))
+    for signal in (beam, channel, busy):
+        signal.wait_for_connection(timeout=10)
+    starts = []
+    flying = threading.Event()
+    busy.subscribe(lambda value=None, **_: starts.append(int(value)), run=False)
+    channel.subscribe(lambda value=None, **_: value and value > 5 and flying.set(), run=False)
+    errors = []
+
+    def beam_thief():
+        try:
+            poll(flying.is_set, "the fly scan to be mid-trajectory", TIMEOUT_S)
+            beam.put(0, wait=True)
+            poll(lambda: starts[-1:] == [0], "the trajectory to be aborted", TIMEOUT_S)
+            assert queue_api.status()["re_state"] == "running"  # suspended, not paused
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            beam.put(1, wait=True)
+
+    thread = threading.Thread(target=beam_thief, daemon=True)
+    thread.start()
+    queue_api.item_add(BPlan("Flyscan", title="blank fly", thickness_mm=1.0, user_name="ana"))
+    queue_api.queue_start()
+    queue_api.wait_for_idle(timeout=TIMEOUT_S)
+    thread.join(TIMEOUT_S)
+    for signal in (channel, busy):
+        signal.unsubscribe_all()
+    assert not errors, errors
+    (item,) = history(queue_api, 1)
+    assert item["result"]["exit_status"] == "completed", item["result"]
+    assert starts.count(1) == 2, f"the trajectory was flown twice (busy record: {starts})"
+    (uid,) = item["result"]["run_uids"]
+    run = queue_catalog[uid]
+    assert run.metadata["stop"]["exit_status"] == "success"
+    n = run.metadata["start"]["num_pulses"] - 1
+    assert run.metadata["stop"]["num_events"]["primary"] == n
