@@ -22,7 +22,8 @@ Subsystems (see each class docstring for its PVs):
   sample_model, seed);
 * sample metadata, instrument terms (usxLAX:USAXS:*, geometry, in/out);
 * fly scan usxLAX:USAXSfly:*, usxAERO:pm1:*, usxLAX:3820:*;
-* area detectors usaxs_pilatus3: and usaxs_eiger1:.
+* area detectors usaxs_pilatus3: and usaxs_eiger1:;
+* remote operation usxLAX:AutoCollection* (:class:`~usaxs_sim.remote_ops.RemoteOps`).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from .beamline import (
 )
 from .flyscan import FlyScan
 from .motor import MotorRecord
+from .remote_ops import RemoteOps
 from .scaler import IonChamberGain, ScalerRecord, UpdAmplifier, poisson
 
 DEG = dict(egu="deg", precision=6, resolution=1e-6)
@@ -303,6 +305,7 @@ class UsaxsSimIOC(PVGroup):
     sample_md = SubGroup(SampleMetadata, prefix="")
     terms = SubGroup(InstrumentTerms, prefix="")
     fly = SubGroup(FlyScan, prefix="")
+    remote_ops = SubGroup(RemoteOps, prefix="usxLAX:")
     saxs_det = SubGroup(
         AreaDetector,
         prefix="usaxs_pilatus3:",
