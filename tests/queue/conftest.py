@@ -13,6 +13,7 @@ from usaxs_bluesky.catalog.store import open_catalog
 
 RESUME_DELAY_S = 0.3
 QUEUE_USER = "queue_user"
+REMOTE_FOLDER = "remote_files"
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +40,7 @@ def re_manager(sim_ioc, redis_server, tmp_path_factory):
         data_dir=tmp_path_factory.mktemp("queue_data"),
         redis_addr=redis_server.addr,
         resume_delay_s=RESUME_DELAY_S,
+        remote_folders=[str(tmp_path_factory.getbasetemp() / REMOTE_FOLDER)],
     )
     # through ophyd: a pyepics caput here would cache a PV that ophyd's signals cannot use
     EpicsSignal(sim_ioc.pv("usxLAX:userName"), string=True).put(QUEUE_USER, wait=True)
@@ -63,6 +65,14 @@ def queue_api(re_manager):
     api.queue_clear()
     yield api
     api.close()
+
+
+@pytest.fixture
+def remote_folder(re_manager, tmp_path_factory):
+    """The folder the queue's ``remote_ops`` plan may run command files from."""
+    folder = tmp_path_factory.getbasetemp() / REMOTE_FOLDER
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 @pytest.fixture

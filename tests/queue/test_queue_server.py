@@ -71,3 +71,27 @@ def test_metadata_policy_refuses_a_queued_run_before_motion(queue_api):
     assert item["result"]["exit_status"] == "failed"
     assert "thickness" in item["result"]["msg"]
     assert item["result"]["run_uids"] == []
+
+
+def test_remote_ops_runs_as_a_staff_queue_item(re_manager, queue_api, queue_catalog, remote_folder):
+    from plan_runner import poll
+
+    from usaxs_bluesky.instrument import load_config
+    from usaxs_bluesky.plans.remote_ops import START, WAITING, remote_ops_pvs
+
+    assert "remote_ops" not in queue_api.plans_allowed(user_group="users")["plans_allowed"]
+    path = remote_folder / "remote.txt"
+    path.write_text('waxs 2 0 1.0 "remote via queue"\n')
+    pvs = remote_ops_pvs(load_config())
+    pvs.wait_for_connection(timeout=30)
+    queue_api.item_add(BPlan("remote_ops", max_requests=1))
+    queue_api.queue_start()
+    poll(lambda: pvs.state.get() == WAITING, "remote ops to wait", TIMEOUT_S)
+    pvs.path.put(str(path), wait=True)
+    pvs.start.put(START, wait=True)
+    queue_api.wait_for_idle(timeout=TIMEOUT_S)
+    (item,) = history(queue_api, 1)
+    assert item["result"]["exit_status"] == "completed", item["result"]
+    assert pvs.result.get() == f"done: {path}, 1 command(s)"
+    (uid,) = item["result"]["run_uids"]
+    assert queue_catalog[uid].metadata["start"]["title"] == "remote via queue"

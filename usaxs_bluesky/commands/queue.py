@@ -38,6 +38,7 @@ def _start(args: argparse.Namespace) -> int:
             pv_map=args.pv_map,
             metadata_requests=str(args.requests) if args.requests else None,
             ipython_kernel=not args.no_ipython_kernel,
+            remote_folders=[str(f) for f in args.remote_folder] or None,
             control_port=args.port,
         )
         manager.start()
@@ -105,6 +106,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     start.add_argument("--redis-addr", default=None, help="host:port (default: a private one)")
     start.add_argument("--pv-map", default=os.environ.get("USAXS_PV_MAP") or None)
     start.add_argument("--requests", type=Path, default=None, help="metadata request file")
+    start.add_argument(
+        "--remote-folder",
+        type=Path,
+        action="append",
+        default=[],
+        help="folder the remote_ops plan may run command files from (repeatable)",
+    )
     start.add_argument("--sim", action="store_true", help="start the simulated instrument first")
     start.add_argument("--time-scale", type=float, default=0.05, help="simulator time scale")
     start.add_argument(

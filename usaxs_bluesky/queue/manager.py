@@ -22,7 +22,13 @@ from pathlib import Path
 
 from usaxs_sim.launcher import free_port
 
-from .environment import DATA_DIR_ENV, PV_MAP_ENV, REQUESTS_ENV, RESUME_DELAY_ENV
+from .environment import (
+    DATA_DIR_ENV,
+    PV_MAP_ENV,
+    REMOTE_FOLDERS_ENV,
+    REQUESTS_ENV,
+    RESUME_DELAY_ENV,
+)
 
 STARTUP_MODULE = "usaxs_bluesky.queue.startup"
 EXISTING = "existing_plans_and_devices.yaml"
@@ -116,6 +122,8 @@ class ReManagerProcess:
     ``config_dir`` receives the generated plans/devices list, the user-group
     permissions and ``re_manager.log``. ``ipython_kernel``: run the worker as
     an IPython kernel (bluesky-queueserver's ``--use-ipython-kernel ON``).
+    ``remote_folders``: folders the ``remote_ops`` plan may run files from
+    (None: no ``remote_ops`` plan).
     """
 
     config_dir: Path
@@ -124,6 +132,7 @@ class ReManagerProcess:
     pv_map: str | None = None
     metadata_requests: str | None = None
     resume_delay_s: float | None = None
+    remote_folders: list[str] | None = None
     ipython_kernel: bool = True
     control_port: int = field(default_factory=free_port)
     info_port: int = field(default_factory=free_port)
@@ -156,6 +165,8 @@ class ReManagerProcess:
         ):
             if value is not None:
                 env[key] = str(value)
+        if self.remote_folders:
+            env[REMOTE_FOLDERS_ENV] = os.pathsep.join(str(f) for f in self.remote_folders)
         env.setdefault("MPLBACKEND", "Agg")
         return env
 

@@ -24,6 +24,8 @@ from ..plans import alignment, area_detector, counting, transmission, tune, usax
 from ..plans.command_file import run_command, run_command_file
 from ..plans.command_parser import CommandFileError, parse_fields
 from ..plans.common import current_user
+from ..plans.remote_ops import remote_ops as remote_ops_mode
+from ..plans.remote_ops import remote_ops_pvs
 
 Plan = Generator[Msg, Any, Any]
 
@@ -109,6 +111,23 @@ def command_line_plan(inst: Instrument) -> Callable[..., Plan]:
 
     command_line.__signature__ = inspect.signature(command_line, eval_str=True)  # type: ignore[attr-defined]
     return command_line
+
+
+def remote_ops_plan(inst: Instrument, folders: list[str], timeout: float) -> Callable[..., Plan]:
+    """The ``remote_ops`` plan on the PV map's remote-operation PVs (connected here)."""
+    pvs = remote_ops_pvs(inst.config)
+    pvs.wait_for_connection(timeout=timeout)
+
+    def remote_ops(max_requests: int | None = None) -> Plan:
+        """Run the command files whose paths are written to the remote-operation PVs.
+
+        Only files in the folders configured when RE Manager started are
+        run; stop the queue item to leave the mode.
+        """
+        return (yield from remote_ops_mode(inst, pvs, folders, max_requests=max_requests))
+
+    remote_ops.__signature__ = inspect.signature(remote_ops, eval_str=True)  # type: ignore[attr-defined]
+    return remote_ops
 
 
 def queue_plans(inst: Instrument) -> dict[str, Callable[..., Plan]]:

@@ -10,6 +10,8 @@ Environment (set by ``usaxs queue start``):
   USAXS_METADATA_REQUESTS   a metadata request file every run records (optional)
   USAXS_RESUME_DELAY_S      seconds after the beam returns before resuming (default 10)
   USAXS_CONNECT_TIMEOUT_S   seconds to wait for every PV to connect (default 60)
+  USAXS_REMOTE_FOLDERS      folders (os.pathsep-separated) from which the ``remote_ops``
+                            plan runs command files; unset: no ``remote_ops`` plan
 
 Names it defines: ``RE``, ``session``, every device of the instrument by its
 name, and the plans of :func:`usaxs_bluesky.queue.plans.queue_plans`.
