@@ -17,7 +17,7 @@ ZMQ_ENV = "QSERVER_ZMQ_CONTROL_ADDRESS"
 def _start(args: argparse.Namespace) -> int:
     from ..queue.manager import RedisProcess, ReManagerProcess
 
-    sim = redis = None
+    sim = redis = http = None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     config_dir = args.config_dir or args.data_dir / "queue"
@@ -42,6 +42,21 @@ def _start(args: argparse.Namespace) -> int:
             control_port=args.port,
         )
         manager.start()
+        if args.http_port is not None:
+            from ..queue.http import API_KEY_ENV, HttpServerProcess
+
+            http = HttpServerProcess(
+                config_dir=config_dir,
+                control_addr=manager.control_addr,
+                info_addr=manager.info_addr,
+                port=args.http_port,
+                **({"api_key": os.environ[API_KEY_ENV]} if API_KEY_ENV in os.environ else {}),
+            ).start()
+            print(
+                f"HTTP server {http.uri} (group users); header 'Authorization: ApiKey "
+                f"{'$' + API_KEY_ENV if API_KEY_ENV in os.environ else http.api_key}'",
+                flush=True,
+            )
         print(
             f"RE Manager on {manager.control_addr} (worker: "
             f"{'IPython kernel' if manager.ipython_kernel else 'Python process'}), "
@@ -58,6 +73,8 @@ def _start(args: argparse.Namespace) -> int:
             pass
         manager.stop()
     finally:
+        if http is not None:
+            http.stop()
         if redis is not None:
             redis.stop()
         if sim is not None:
@@ -112,6 +129,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         help="folder the remote_ops plan may run command files from (repeatable)",
+    )
+    start.add_argument(
+        "--http-port",
+        type=int,
+        default=None,
+        help="also run bluesky-httpserver on 127.0.0.1:PORT (API key: "
+        "$QSERVER_HTTP_SERVER_SINGLE_USER_API_KEY, else a new one, printed)",
     )
     start.add_argument("--sim", action="store_true", help="start the simulated instrument first")
     start.add_argument("--time-scale", type=float, default=0.05, help="simulator time scale")

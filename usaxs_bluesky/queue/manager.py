@@ -38,13 +38,13 @@ HOST = "127.0.0.1"
 POLL_S = 0.05
 
 
-def _bin(name: str) -> str:
+def console_script(name: str) -> str:
     """The console script ``name`` of this Python's environment (else from PATH)."""
     local = Path(sys.executable).parent / name
     return str(local) if local.exists() else (shutil.which(name) or name)
 
 
-def _stop_group(process: subprocess.Popen, timeout: float) -> None:
+def stop_process_group(process: subprocess.Popen, timeout: float) -> None:
     """SIGTERM the process group of ``process``, SIGKILL it if it outlives ``timeout``."""
     if process.poll() is not None:
         return
@@ -88,7 +88,7 @@ class RedisProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = self.workdir / "redis.log"
         command = [
-            _bin("redis-server"), "--bind", HOST, "--port", str(self.port), "--save", "",
+            console_script("redis-server"), "--bind", HOST, "--port", str(self.port), "--save", "",
             "--appendonly", "no", "--dir", str(self.workdir), "--logfile", str(log),
         ]  # fmt: skip
         self.process = subprocess.Popen(command, start_new_session=True)
@@ -106,7 +106,7 @@ class RedisProcess:
     def stop(self) -> None:
         """Stop the server (its process group)."""
         if self.process is not None:
-            _stop_group(self.process, 5.0)
+            stop_process_group(self.process, 5.0)
 
     def __enter__(self) -> RedisProcess:
         return self.start()
@@ -179,7 +179,7 @@ class ReManagerProcess:
         config_dir = Path(self.config_dir)
         config_dir.mkdir(parents=True, exist_ok=True)
         command = [
-            _bin("qserver-list-plans-devices"), "--startup-module", STARTUP_MODULE,
+            console_script("qserver-list-plans-devices"), "--startup-module", STARTUP_MODULE,
             "--file-dir", str(config_dir), "--device-max-depth", str(DEVICE_MAX_DEPTH),
         ]  # fmt: skip
         result = subprocess.run(
@@ -203,7 +203,7 @@ class ReManagerProcess:
         """The ``start-re-manager`` command line."""
         config_dir = Path(self.config_dir)
         command = [
-            _bin("start-re-manager"),
+            console_script("start-re-manager"),
             "--startup-module", STARTUP_MODULE,
             "--existing-plans-devices", str(config_dir / EXISTING),
             "--update-existing-plans-devices", "ENVIRONMENT_OPEN",
@@ -255,7 +255,7 @@ class ReManagerProcess:
     def stop(self, timeout: float = 20.0) -> None:
         """Stop RE Manager and its worker (the whole process group)."""
         if self.process is not None:
-            _stop_group(self.process, timeout)
+            stop_process_group(self.process, timeout)
 
     def __enter__(self) -> ReManagerProcess:
         return self.start()
