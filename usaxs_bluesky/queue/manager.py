@@ -1,7 +1,7 @@
-"""Start RE Manager (bluesky-queueserver) on the USAXS startup module, and Redis for it.
+"""Start RE Manager (bluesky-queueserver) on the USAXS startup script, and Redis for it.
 
 :class:`ReManagerProcess` generates ``existing_plans_and_devices.yaml`` from
-the startup module (``qserver-list-plans-devices``: never hand-written), puts
+the startup script (``qserver-list-plans-devices``: never hand-written), puts
 the packaged ``user_group_permissions.yaml`` beside it and runs
 ``start-re-manager`` in its own process group on loopback addresses.
 :class:`RedisProcess` runs a private ``redis-server`` (Debian package
@@ -30,7 +30,7 @@ from .environment import (
     RESUME_DELAY_ENV,
 )
 
-STARTUP_MODULE = "usaxs_bluesky.queue.startup"
+STARTUP_SCRIPT = resources.files("usaxs_bluesky.queue").joinpath("startup", "usaxs_startup.py")
 EXISTING = "existing_plans_and_devices.yaml"
 PERMISSIONS = "user_group_permissions.yaml"
 DEVICE_MAX_DEPTH = 3
@@ -117,7 +117,7 @@ class RedisProcess:
 
 @dataclass
 class ReManagerProcess:
-    """RE Manager with the USAXS startup module, on loopback.
+    """RE Manager with the USAXS startup script, on loopback.
 
     ``config_dir`` receives the generated plans/devices list, the user-group
     permissions and ``re_manager.log``. ``ipython_kernel``: run the worker as
@@ -155,7 +155,7 @@ class ReManagerProcess:
         return Path(self.config_dir) / "re_manager.log"
 
     def environment(self) -> dict[str, str]:
-        """The environment of RE Manager and of the list generator (startup-module settings)."""
+        """The environment of RE Manager and of the list generator (startup-script settings)."""
         env = dict(os.environ)
         env[DATA_DIR_ENV] = str(Path(self.data_dir).resolve())
         for key, value in (
@@ -171,15 +171,15 @@ class ReManagerProcess:
         return env
 
     def generate_lists(self, timeout: float = 300.0) -> Path:
-        """Write ``existing_plans_and_devices.yaml`` from the startup module; return its path.
+        """Write ``existing_plans_and_devices.yaml`` from the startup script; return its path.
 
-        Loads the startup module once (the instrument must be reachable).
+        Runs the startup script once (the instrument must be reachable).
         Raises RuntimeError with the generator's output when it fails.
         """
         config_dir = Path(self.config_dir)
         config_dir.mkdir(parents=True, exist_ok=True)
         command = [
-            console_script("qserver-list-plans-devices"), "--startup-module", STARTUP_MODULE,
+            console_script("qserver-list-plans-devices"), "--startup-script", str(STARTUP_SCRIPT),
             "--file-dir", str(config_dir), "--device-max-depth", str(DEVICE_MAX_DEPTH),
         ]  # fmt: skip
         result = subprocess.run(
@@ -204,7 +204,7 @@ class ReManagerProcess:
         config_dir = Path(self.config_dir)
         command = [
             console_script("start-re-manager"),
-            "--startup-module", STARTUP_MODULE,
+            "--startup-script", str(STARTUP_SCRIPT),
             "--existing-plans-devices", str(config_dir / EXISTING),
             "--update-existing-plans-devices", "ENVIRONMENT_OPEN",
             "--user-group-permissions", str(config_dir / PERMISSIONS),

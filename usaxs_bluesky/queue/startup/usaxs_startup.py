@@ -1,4 +1,6 @@
-"""RE Manager startup module (``start-re-manager --startup-module usaxs_bluesky.queue.startup``).
+"""RE Manager startup script (``start-re-manager --startup-script <this file>``).
+
+A script, not a module of the package, since running it connects the instrument.
 
 Builds the session exactly as the IPython profile does
 (:func:`usaxs_bluesky.session.make_session`: devices, metadata policy,
