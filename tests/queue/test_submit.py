@@ -85,10 +85,26 @@ def test_a_batch_the_manager_refuses_adds_nothing(re_manager, queue_api, tmp_pat
     assert queue_api.queue_get()["items"] == []
 
 
+def test_bad_xlsx_is_refused_with_its_rows(re_manager, queue_api, tmp_path, capsys):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["action", "sx", "sy", "thickness", "name"])
+    book.active.append(["saxs", 1, 0, 1.0, "good row"])
+    book.active.append(["waxs", "inf", 0, 1.0, "infinite"])
+    path = tmp_path / "batch.xlsx"
+    book.save(path)
+    status, out = _submit(capsys, re_manager, path, "--user", "ana")
+    assert status == 1
+    assert f"{path}:3: sx 'inf' is not finite" in out and f"{path}:2:" not in out
+    assert queue_api.queue_get()["items"] == []
+
+
 def test_unreachable_manager_is_an_error(tmp_path, capsys, sim_ioc):
     from usaxs_sim.launcher import free_port
 
     path = tmp_path / "batch.txt"
     path.write_text(GOOD)
     status = main(["queue", "submit", str(path), "--zmq", f"tcp://127.0.0.1:{free_port()}"])
-    assert status != 0
+    assert status == 2
+    assert "usaxs queue: error:" in capsys.readouterr().err

@@ -47,8 +47,8 @@ STAFF_PLANS: dict[str, Callable[..., Plan]] = {
     **tune.TUNES,
 }
 """Tunes, alignment and mode changes (``staff`` only; raw moves are bluesky's ``mv``/``mvr``)."""
-NOT_QUEUEABLE = {"before", "after", "hook"}
-"""Parameters taking plans or callables, which a queue item cannot carry (left at None)."""
+NOT_QUEUEABLE = {"before", "after", "hook", "every_n"}
+"""Parameters taking plans or callables, and ``every_n`` (goes with ``hook``): left at None."""
 
 
 def _queue_annotation(annotation: Any) -> Any:
