@@ -95,3 +95,26 @@ def test_remote_ops_runs_as_a_staff_queue_item(re_manager, queue_api, queue_cata
     assert pvs.result.get() == f"done: {path}, 1 command(s)"
     (uid,) = item["result"]["run_uids"]
     assert queue_catalog[uid].metadata["start"]["title"] == "remote via queue"
+
+
+def test_run_command_file_as_one_item(queue_api, queue_catalog, tmp_path):
+    path = tmp_path / "one_item.txt"
+    path.write_text('waxs 2.5 0 0.5 "file item"\n')
+    params = {
+        p["name"]
+        for p in queue_api.plans_allowed()["plans_allowed"]["run_command_file"]["parameters"]
+    }
+    assert params == {"path", "user_name", "transmission"}  # no plan-valued arguments
+    queue_api.user_group = "users"
+    queue_api.item_add(BPlan("run_command_file", str(path), user_name="ana"))
+    queue_api.queue_start()
+    queue_api.wait_for_idle(timeout=TIMEOUT_S)
+    (item,) = history(queue_api, 1)
+    assert item["result"]["exit_status"] == "completed", item["result"]
+    (uid,) = item["result"]["run_uids"]
+    start = queue_catalog[uid].metadata["start"]
+    assert (start["title"], start["command_file"], start["command_line"]) == (
+        "file item",
+        str(path),
+        1,
+    )
