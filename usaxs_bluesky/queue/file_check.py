@@ -57,11 +57,15 @@ def _limits_pair(low: Any, high: Any) -> tuple[float, float] | None:
 
 
 def live_context(
-    config: dict[str, Any], *, user_name: str | None, timeout: float
+    config: dict[str, Any],
+    *,
+    user_name: str | None,
+    requests: MetadataRequests | None,
+    timeout: float,
 ) -> tuple[CheckContext, str] | None:
     """Read limits, user name and sample PVs from the instrument; None when unreachable.
 
-    Returns the context (without metadata requests) and the PV names read.
+    Returns the context and the motor records whose limits were read.
     """
     inst = build_instrument(config)
     stage = inst.devices[SAMPLE_STAGE]
@@ -88,7 +92,7 @@ def live_context(
         thickness,
     )
     where = ", ".join(m.prefix for m in motors.values())
-    return CheckContext(limits, None, user, sample_pvs), where
+    return CheckContext(limits, requests, user, sample_pvs), where
 
 
 def catalog_limits(catalog: Any) -> tuple[dict[str, tuple[float, float]], str] | None:
@@ -148,10 +152,11 @@ def check_file(
     checked; the report's notes say so.
     """
     notes: list[str] = []
-    found = live_context(config, user_name=user_name, timeout=timeout) if live else None
+    found = None
+    if live:
+        found = live_context(config, user_name=user_name, requests=requests, timeout=timeout)
     if found is not None:
         context, where = found
-        context = CheckContext(context.limits, requests, context.user, context.sample_pvs)
         source, detail = LIVE, f"motor records {where}"
     else:
         context = CheckContext({}, requests, user_name, None)
