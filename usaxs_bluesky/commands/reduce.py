@@ -26,6 +26,9 @@ def _run(args: argparse.Namespace) -> int:
         for targets, curves in jobs:
             for written in write_reduced(targets, curves, extra_notes={"blank_choice": "--blank"}):
                 print(written)
+            method = str(curves[0].metadata.get("msaxs_method", ""))
+            if method.startswith("not applied"):
+                print(f"usaxs reduce: note: no MSAXS correction, {method[13:]}", file=sys.stderr)
     except ReductionError as exc:
         print(f"usaxs reduce: error: {exc}", file=sys.stderr)
         return 2

@@ -5,7 +5,9 @@ Formulas follow docs/physics.md (Indra's absolute calibration):
 * ``R = ((UPD - t * bkg_r) / g_r) / (I0 / I0_gain)`` (counts over counts: t cancels)
 * ``Q = 4 pi sin((ar0 - AR) / 2) / lambda`` with ar0 the fitted peak centre
 * ``T = peak(R_sample) / peak(R_blank)``
-* ``I_s(Q) = (R_s / T - R_b(Q)) / (R0 * w_rad * (UPDsize / SDD) * t_cm)``
+* ``I_s(Q) = (R_s / T - R_b(Q)) / (R0 * w_rad * (UPDsize / SDD) * t_cm * M)`` with the
+  multiple-scattering correction ``M = T_pin / T`` when the pin-diode
+  transmission ``T_pin`` is recorded (else M = 1, said in the metadata)
 * ``dQl = (2 pi / lambda) * (UPDsize / 2) / SDD``
 """
 
@@ -27,6 +29,7 @@ __all__ = [
     "desmear",
     "fit_peak",
     "log_rebin",
+    "msaxs_correction",
     "pin_transmission",
     "r_of_q",
     "slit_length",
@@ -144,19 +147,44 @@ def r_of_q(rc: RCurve, peak: PeakFit | None = None) -> tuple[np.ndarray, PeakFit
     return q_from_ar(rc.ar, peak.center, rc.raw.wavelength), peak
 
 
-def pin_transmission(sample: UsaxsRaw, blank: UsaxsRaw) -> float | None:
-    """Transmission from the pin-diode measurement, if both files recorded one."""
-    try:
+#: keys of the pin-diode transmission measurement in ``UsaxsRaw.metadata``
+PIN_KEYS = ("trans_pin_counts", "trans_pin_gain", "trans_I0_counts", "trans_I0_gain")
+MSAXS_METHOD = (
+    "MSAXSCorrection = T_pin / T_peak (Indra, Matilda): pin-diode transmission "
+    "(sample/blank, each (trans_pin_counts/trans_pin_gain)/(trans_I0_counts/trans_I0_gain)) "
+    "over the rocking-curve peak-height ratio; calibrated intensity divided by it"
+)
 
-        def ratio(raw: UsaxsRaw) -> float:
-            m = raw.metadata
-            return (m["trans_pin_counts"] / m["trans_pin_gain"]) / (
-                m["trans_I0_counts"] / m["trans_I0_gain"]
-            )
 
-        return float(ratio(sample) / ratio(blank))
-    except (KeyError, ZeroDivisionError):
+def _pin_ratio(raw: UsaxsRaw) -> tuple[float | None, str]:
+    """``(pin/pin_gain)/(I0/I0_gain)`` of one file, or (None, why it is not usable)."""
+    m = raw.metadata
+    if m.get("measure_trans_pin", 1) == 0:
+        return None, f"{raw.path.name}: pin-diode transmission not measured (measure_trans_pin=0)"
+    missing = [k for k in PIN_KEYS if k not in m]
+    if missing:
+        return None, f"{raw.path.name}: pin-diode transmission not recorded ({', '.join(missing)})"
+    vals = [float(m[k]) for k in PIN_KEYS]
+    if not all(np.isfinite(v) and v > 0 for v in vals):
+        return None, f"{raw.path.name}: pin-diode transmission counts/gains not positive {vals}"
+    pin, pin_gain, i0, i0_gain = vals
+    return (pin / pin_gain) / (i0 / i0_gain), ""
+
+
+def pin_transmission(sample: UsaxsRaw, blank: UsaxsRaw) -> tuple[float | None, str]:
+    """Pin-diode transmission sample/blank, or (None, why not) when either did not record it."""
+    rs, why_s = _pin_ratio(sample)
+    rb, why_b = _pin_ratio(blank)
+    if rs is None or rb is None:
+        return None, why_s or why_b
+    return float(rs / rb), ""
+
+
+def msaxs_correction(t_pin: float | None, t_peak: float) -> float | None:
+    """MSAXSCorrection = T_pin / T_peak (None without a pin-diode transmission)."""
+    if t_pin is None or not (t_peak > 0 and np.isfinite(t_pin) and t_pin > 0):
         return None
+    return float(t_pin / t_peak)
 
 
 # --------------------------------------------------------------------------- rebinning
@@ -229,11 +257,13 @@ def absolute_usaxs(
     qs, ps = r_of_q(rs)
     qb, pb = r_of_q(rb)
     transmission = ps.height / pb.height
-    t_pin = pin_transmission(sample, blank)
+    t_pin, no_pin = pin_transmission(sample, blank)
+    msaxs = msaxs_correction(t_pin, transmission)
     t_cm = sample.thickness_mm / 10.0
     w_rad = pb.fwhm * DEG
     omega = w_rad * blank.upd_size / blank.sdd
     kfactor = pb.height * omega * t_cm
+    scale = kfactor * (msaxs if msaxs is not None else 1.0)
 
     # blank on the sample's Q grid (log interpolation; errors linear)
     order = np.argsort(qb)
@@ -243,8 +273,8 @@ def absolute_usaxs(
     db_i = np.interp(qs, qb_s, db_s)
     diff = rs.r / transmission - rb_i
     ddev = np.sqrt((rs.rdev / transmission) ** 2 + db_i**2)
-    inten = diff / kfactor
-    idev = ddev / kfactor
+    inten = diff / scale
+    idev = ddev / scale
 
     q_fwhm = 4 * np.pi * np.sin(w_rad / 2) / sample.wavelength
     if qmin is None:
@@ -268,6 +298,10 @@ def absolute_usaxs(
     # width resolution: rocking-curve FWHM (as sigma) and bin width, in quadrature
     dqw = np.sqrt((q_fwhm / 2.3548) ** 2 + (width / np.sqrt(12.0)) ** 2)
     meta = _usaxs_metadata(sample, blank, ps, pb, transmission, t_pin, kfactor, omega, qmin, dql)
+    meta.update(
+        msaxs_correction=msaxs,
+        msaxs_method=MSAXS_METHOD if msaxs is not None else f"not applied: {no_pin}",
+    )
     if substituted:
         meta["dark_rate_substituted_from_blank"] = substituted
     smeared = ReducedCurve(q=qv, i=iv, idev=dv, qdev=dqw, dql=dql, smeared=True, metadata=meta)
@@ -365,6 +399,8 @@ def uncalibrated_usaxs(raw: UsaxsRaw, npoints: int = 250) -> ReducedCurve:
         "qmin_A": qmin,
         "timestamp": raw.timestamp,
         "units_note": "R/R_peak, not calibrated (no blank)",
+        "msaxs_correction": None,
+        "msaxs_method": "not applied: no blank, not calibrated",
     }
     dql = slit_length(raw.wavelength, raw.upd_size, raw.sdd)
     meta["slit_length_A"] = dql
