@@ -393,15 +393,9 @@ def merged_png(
     path: Path, merged: ReducedCurve, parts: list[ReducedCurve], fits: list[OverlapFit]
 ) -> Path:
     """Log-log plot of the merged curve over its parts, overlaps shaded; written exclusively."""
-    import os
+    from .plots import log_log_figure, save_png
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(7, 5), dpi=100)
-    ax = fig.add_subplot()
+    fig, ax = log_log_figure(7.0, 5.0)
     for c in sorted(parts, key=lambda c: float(np.min(c.q))):
         sel = c.i > 0
         ax.plot(c.q[sel], c.i[sel], ".", ms=2, alpha=0.5, label=str(c.metadata.get("technique")))
@@ -414,17 +408,8 @@ def merged_png(
             (f.splice_q, np.interp(f.splice_q, merged.q, merged.i)),
             fontsize=7,
         )
-    ax.set_xscale("log")
-    ax.set_yscale("log")
     ax.set_xlabel("Q (1/Å)")
     ax.set_ylabel("I (1/cm)" if merged.metadata.get("absolute") else "I (arb. units)")
     ax.set_title(f"{merged.metadata.get('sample_name', '')} merged")
     ax.legend(fontsize=8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        fig.savefig(tmp, format="png")
-        os.link(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return save_png(fig, path)

@@ -10,6 +10,7 @@ import h5py
 from .areadetector import detect_area_kind, read_area_frame, reduce_area
 from .common import ReducedCurve, ReductionError
 from .nxcansas import write_nxcansas
+from .plots import log_log_figure, save_png
 from .usaxs import absolute_usaxs, uncalibrated_usaxs
 from .usaxs_raw import detect_usaxs_kind, read_usaxs
 
@@ -121,22 +122,16 @@ def write_reduced(
 
 
 def quicklook_png(path: Path, curves: list[ReducedCurve]) -> Path:
-    """Log-log plot of the curves, written exclusively (temp name, then link)."""
-    import os
+    """Log-log plot of the curves, written exclusively (temp name, then link).
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6, 4.5), dpi=100)
-    ax = fig.add_subplot()
+    Plain markers, no error bars: errorbar() builds one artist per point and
+    made the PNG cost four times the reduction itself.
+    """
+    fig, ax = log_log_figure()
     for c in curves:
         sel = c.i > 0
         label = "slit-smeared" if c.smeared else "desmeared" if "desmearing" in c.metadata else ""
-        ax.errorbar(c.q[sel], c.i[sel], yerr=c.idev[sel], fmt=".", ms=2, lw=0.5, label=label)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+        ax.plot(c.q[sel], c.i[sel], ".", ms=2, label=label)
     ax.set_xlabel("Q (1/Å)")
     absolute = curves[0].metadata.get("absolute", False)
     ax.set_ylabel("I (1/cm)" if absolute else "I (arb. units)")
@@ -145,11 +140,4 @@ def quicklook_png(path: Path, curves: list[ReducedCurve]) -> Path:
     )
     if any(ax.get_legend_handles_labels()[1]):
         ax.legend()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        fig.savefig(tmp, format="png")
-        os.link(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return save_png(fig, path)
