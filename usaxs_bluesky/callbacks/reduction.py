@@ -34,6 +34,7 @@ __all__ = [
     "LiveReducer",
     "file_info",
     "is_blank_name",
+    "pick_blank",
     "reduced_partners",
 ]
 
@@ -135,6 +136,29 @@ def reduced_partners(raw: Path) -> dict[str, Path]:
     return found
 
 
+def pick_blank(info: FileInfo, blanks: list[FileInfo]) -> tuple[Path, str]:
+    """The latest of ``blanks`` of the same technique and energy measured before ``info``.
+
+    Returns (path, how it was chosen); ReductionError if none fits.
+    """
+    me = info.path.resolve()
+    candidates = [
+        b
+        for b in blanks
+        if b.path.resolve() != me
+        and b.technique == info.technique
+        and b.measured <= info.measured
+        and abs(b.wavelength - info.wavelength) / info.wavelength <= WAVELENGTH_TOLERANCE
+    ]
+    if not candidates:
+        raise ReductionError(
+            f"{info.path}: no {info.technique} blank measured before it at "
+            f"{info.wavelength:.5f} A (name with 'blank', 'air' or 'empty', or is_blank)"
+        )
+    best = max(candidates, key=lambda b: b.measured)
+    return best.path, "latest blank of the same technique and energy measured before"
+
+
 class LiveReducer:
     """Reduce committed raw files in a worker thread; call as ``reducer(uid, path, kind)``.
 
@@ -206,23 +230,9 @@ class LiveReducer:
         named = self.named_blanks.get(info.technique)
         if named is not None:
             return named, f"named for the session ({info.technique})"
-        me = info.path.resolve()
         with self._lock:
-            candidates = [
-                b
-                for p, b in self.blanks.items()
-                if p != me
-                and b.technique == info.technique
-                and b.measured <= info.measured
-                and abs(b.wavelength - info.wavelength) / info.wavelength <= WAVELENGTH_TOLERANCE
-            ]
-        if not candidates:
-            raise ReductionError(
-                f"{info.path}: no {info.technique} blank measured before it at "
-                f"{info.wavelength:.5f} A (name with 'blank', 'air' or 'empty', or is_blank)"
-            )
-        best = max(candidates, key=lambda b: b.measured)
-        return best.path, "latest blank of the same technique and energy measured before"
+            blanks = list(self.blanks.values())
+        return pick_blank(info, blanks)
 
     # ----------------------------------------------------------- the callback
     def __call__(self, uid: str, path: str | Path, kind: str) -> None:
