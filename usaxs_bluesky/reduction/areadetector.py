@@ -43,6 +43,9 @@ MIN_BIN_PIXELS = 0.5
 SHADOW_FRACTION = 0.2
 #: ... looked for only in rings with at least this mean count per pixel
 SHADOW_MIN_MEAN = 50.0
+#: pyFAI's method: bounding-box pixel splitting, histogram (the CSR engine gives the same
+#: sums but costs 0.7 s to build for a WAXS frame, more than ten integrations)
+PYFAI_METHOD = ("bbox", "histogram", "cython")
 #: pyFAI's linear bins per pixel, summed into the output bins
 FINE_BINS_PER_PIXEL = 4
 
@@ -316,6 +319,7 @@ def integrate(
         error_model="poisson",
         unit="q_A^-1",
         radial_range=radial_range,
+        method=PYFAI_METHOD,
     )
     return FineBins(
         q=np.asarray(res.radial),
@@ -376,7 +380,8 @@ def binning(
         f"{MIN_BIN_PIXELS} pixel ({MIN_BIN_PIXELS * step:.3g} 1/A)",
         "q_range_A": [qmin, qmax],
         "bins": len(edges) - 1,
-        "pyfai": f"integrate1d, {npt_fine} linear bins, solid angle, poisson, summed",
+        "pyfai": f"integrate1d {PYFAI_METHOD}, {npt_fine} linear bins, solid angle, "
+        "poisson, summed",
     }
     return edges, (qmin, qmax), npt_fine, note
 

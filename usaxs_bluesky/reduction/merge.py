@@ -393,23 +393,20 @@ def merged_png(
     path: Path, merged: ReducedCurve, parts: list[ReducedCurve], fits: list[OverlapFit]
 ) -> Path:
     """Log-log plot of the merged curve over its parts, overlaps shaded; written exclusively."""
-    from .plots import log_log_figure, save_png
+    from .plots import LogLogPlot
 
-    fig, ax = log_log_figure(7.0, 5.0)
+    plot = LogLogPlot(
+        title=f"{merged.metadata.get('sample_name', '')} merged",
+        ylabel="I (1/cm)" if merged.metadata.get("absolute") else "I (arb. units)",
+        width=760,
+        height=540,
+    )
     for c in sorted(parts, key=lambda c: float(np.min(c.q))):
-        sel = c.i > 0
-        ax.plot(c.q[sel], c.i[sel], ".", ms=2, alpha=0.5, label=str(c.metadata.get("technique")))
-    sel = merged.i > 0
-    ax.plot(merged.q[sel], merged.i[sel], "-", color="k", lw=0.8, label="merged")
+        plot.add(c.q, c.i, str(c.metadata.get("technique")))
+    plot.add(merged.q, merged.i, "merged", color="black", line=True)
     for f in fits:
-        ax.axvspan(*f.q_range, color="0.85", zorder=0)
-        ax.annotate(
-            f"s={f.scale:.3g}\nb={f.background:.3g}",
-            (f.splice_q, np.interp(f.splice_q, merged.q, merged.i)),
-            fontsize=7,
-        )
-    ax.set_xlabel("Q (1/Å)")
-    ax.set_ylabel("I (1/cm)" if merged.metadata.get("absolute") else "I (arb. units)")
-    ax.set_title(f"{merged.metadata.get('sample_name', '')} merged")
-    ax.legend(fontsize=8)
-    return save_png(fig, path)
+        plot.span(*f.q_range)
+        at = float(np.interp(f.splice_q, merged.q, merged.i))
+        if at > 0:
+            plot.note(f.splice_q, at, f"s={f.scale:.3g} b={f.background:.3g}")
+    return plot.save(path)

@@ -10,7 +10,7 @@ import h5py
 from .areadetector import detect_area_kind, read_area_frame, reduce_area
 from .common import ReducedCurve, ReductionError
 from .nxcansas import write_nxcansas
-from .plots import log_log_figure, save_png
+from .plots import LogLogPlot
 from .usaxs import absolute_usaxs, uncalibrated_usaxs
 from .usaxs_raw import detect_usaxs_kind, read_usaxs
 
@@ -122,22 +122,13 @@ def write_reduced(
 
 
 def quicklook_png(path: Path, curves: list[ReducedCurve]) -> Path:
-    """Log-log plot of the curves, written exclusively (temp name, then link).
-
-    Plain markers, no error bars: errorbar() builds one artist per point and
-    made the PNG cost four times the reduction itself.
-    """
-    fig, ax = log_log_figure()
-    for c in curves:
-        sel = c.i > 0
-        label = "slit-smeared" if c.smeared else "desmeared" if "desmearing" in c.metadata else ""
-        ax.plot(c.q[sel], c.i[sel], ".", ms=2, label=label)
-    ax.set_xlabel("Q (1/Å)")
-    absolute = curves[0].metadata.get("absolute", False)
-    ax.set_ylabel("I (1/cm)" if absolute else "I (arb. units)")
-    ax.set_title(
-        f"{curves[0].metadata.get('technique', '')} {curves[0].metadata.get('sample_name', '')}"
+    """Log-log plot of the curves (markers), written exclusively (temp name, then link)."""
+    meta = curves[0].metadata
+    plot = LogLogPlot(
+        title=f"{meta.get('technique', '')} {meta.get('sample_name', '')}",
+        ylabel="I (1/cm)" if meta.get("absolute", False) else "I (arb. units)",
     )
-    if any(ax.get_legend_handles_labels()[1]):
-        ax.legend()
-    return save_png(fig, path)
+    for c in curves:
+        label = "slit-smeared" if c.smeared else "desmeared" if "desmearing" in c.metadata else ""
+        plot.add(c.q, c.i, label)
+    return plot.save(path)
