@@ -12,14 +12,15 @@ curve so far is "data 1", the next technique "data 2"):
    points of each curve (else MergeError);
 3. **fit**: both curves averaged (inverse variance) in the same FIT_BINS log
    bins of the overlap, then ``I_1 = s * I_2 + b`` by weighted least squares
-   with ``sigma^2 = sigma_1^2 + (s sigma_2)^2 + (SYSTEMATIC I_1)^2`` (three
-   passes; the systematic term keeps counting statistics of 1e6 counts from
-   turning a peak resolved differently by two detectors into a huge weight); s scales data 2,
-   b is the flat background of data 1 (data 2 is first interpolated log-log
-   onto data 1's points); bins off by more than CLIP robust sigmas (a glitch
-   of one curve) are left out and the fit repeated. Uncertainties from the
-   covariance, scaled by the reduced chi^2 when it exceeds 1. A background
-   within BACKGROUND_SIGMAS of 0 is not significant: b = 0 and s alone is fitted;
+   with ``sigma^2 = sigma_1^2 + (s sigma_2)^2 + (SYSTEMATIC max(I_1, s I_2))^2``
+   (three passes; the systematic term keeps counting statistics of 1e6 counts
+   from turning a peak resolved differently by two detectors into a huge
+   weight); s scales data 2, b is the flat background of data 1 (data 2 is
+   first interpolated log-log onto data 1's points); bins off by more than
+   CLIP robust sigmas (a glitch of one curve) are left out and the fit
+   repeated. Uncertainties from the covariance, scaled by the reduced chi^2
+   when it exceeds 1. A background within BACKGROUND_SIGMAS of its sigma
+   from 0 is not significant: b = 0 and s alone is fitted;
 4. **splice** at the first overlap point where data 2's relative error is not
    larger than data 1's (else the end of the overlap): data 1 - b below it,
    s * data 2 from it on. Each point keeps its own Idev (times s) and Qdev.
