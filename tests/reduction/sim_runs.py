@@ -21,6 +21,15 @@ from usaxs_bluesky.reduction.usaxs_raw import UsaxsRaw, clock_rate, fly_ranges
 
 Docs = list[tuple[str, dict]]
 
+#: start keys of the USAXS pin-diode transmission (plans/transmission.py), as the file has them
+PIN_START_KEYS = (
+    "measure_trans_pin",
+    "trans_pin_counts",
+    "trans_pin_gain",
+    "trans_I0_counts",
+    "trans_I0_gain",
+)
+
 
 def collect(RE: RunEngine, plan: Generator) -> Docs:  # noqa: N803 - bluesky's name
     """Run ``plan`` and return the documents of its (single) run."""
@@ -113,7 +122,11 @@ def usaxs_raw(docs: Docs, label: str = "sim") -> UsaxsRaw:
         thickness_mm=float(run.start["sample_thickness_mm"]),
         sample_name=run.start["title"],
         timestamp=str(run.start["time"]),
-        metadata={"clock_rate_Hz": rate, "amplifier": "DDPCA300"},
+        metadata={
+            "clock_rate_Hz": rate,
+            "amplifier": "DDPCA300",
+            **{k: run.start[k] for k in PIN_START_KEYS if k in run.start},
+        },
     )
 
 

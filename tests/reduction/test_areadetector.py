@@ -93,3 +93,49 @@ def test_synthetic_frame_absolute_scale(facility, tmp_path):
     blank.data = blank_img * (blank.i0 / blank.i0_gain) / mon
     curve = reduce_area(sample, blank, transmission_override=t)
     assert np.median(np.abs(curve.i / 2.0 - 1)) < 0.01
+
+
+def test_saxs_log_bins_fill_the_usaxs_overlap(facility):
+    (curve,) = reduce_curves(
+        facility("session/saxs/PPOH_25C_orig_0066.hdf"),
+        facility("session/saxs/HeaterBlank_0060.hdf"),
+    )
+    note = curve.metadata["binning"]
+    assert note["rule"].startswith("log-spaced, 200 per decade")
+    assert note["bins"] >= len(curve)
+    assert ((curve.q >= 0.03) & (curve.q <= 0.1)).sum() >= 30  # was 8 with 200 linear bins
+    step = np.diff(np.log(curve.q))
+    high = curve.q[1:] > 0.3  # above the half-pixel limit: log spacing, 200 per decade
+    assert np.median(step[high]) == pytest.approx(np.log(10) / 200, rel=0.05)
+    assert np.all(np.diff(curve.q) > 0)
+
+
+def test_beamstop_shadow_is_masked(facility):
+    """The session SAXS frames have the beam-stop shadow on columns 0-2 (about 15 counts)."""
+    from usaxs_bluesky.reduction.areadetector import make_mask, shadow_mask
+
+    frame = read_area_frame(facility("session/saxs/HeaterBlank_0060.hdf"))
+    base = make_mask(frame, 8.0)
+    shadow = shadow_mask(frame, base)
+    rows = slice(60, 130)  # the bright rings near the beam
+    assert (shadow | base)[rows, 0:2].all()  # the shadow
+    assert (shadow | base)[rows, 2].mean() > 0.9  # its penumbra (a few counts of 5000)
+    assert not shadow[rows, 6:40].any()
+    # the dead column 243 (0 counts; the facility's mask has 242-244) is found too
+    assert shadow[:, 242:245].mean() > 0.9
+    # a frame with few counts per pixel has no "shadow" from Poisson zeros
+    frame.data = np.random.default_rng(1).poisson(2.0, frame.data.shape).astype(np.int32)
+    assert not shadow_mask(frame, make_mask(frame)).any()
+
+
+def test_one_integrator_per_geometry(facility):
+    from dataclasses import replace
+
+    from usaxs_bluesky.reduction.areadetector import integrator
+
+    a = read_area_frame(facility("session/saxs/PPOH_25C_orig_0066.hdf"))
+    b = read_area_frame(facility("session/saxs/HeaterBlank_0060.hdf"))
+    assert integrator(a) is integrator(b)
+    moved = replace(a, distance=a.distance * 1.1)
+    assert integrator(moved) is not integrator(a)
+    assert integrator(moved).getFit2D()["directDist"] == pytest.approx(a.distance * 1.1)

@@ -83,3 +83,38 @@ def test_one_bad_file_writes_nothing_for_all(facility, capsys):
     status, _, err = _reduce(capsys, good, bad, "--blank", facility("calib/waxs/Air_1.hdf"))
     assert status == 2 and "broken.hdf" in err
     assert not (good.parent / "reduced").exists()
+
+
+def test_batch_picks_the_blank_among_the_files(facility, capsys):
+    """``usaxs reduce *.h5``: one process, the latest earlier blank of the files given."""
+    import os
+    import shutil
+
+    blank = facility("calib/usaxs/Air_1.h5")
+    sample = facility("calib/usaxs/FY1_1HF_1.h5")
+    second = sample.with_name("FY1_again_2.h5")
+    shutil.copyfile(sample, second)
+    for t, p in ((1000, blank), (2000, sample), (3000, second)):
+        os.utime(p, (t, t))
+    status, out, err = _reduce(capsys, blank, sample, second, "--no-plot")
+    assert status == 0, err
+    reduced = sample.parent / "reduced"
+    assert out.split() == [
+        str(reduced / "FY1_1HF_1.nxcansas.h5"),
+        str(reduced / "FY1_again_2.nxcansas.h5"),
+    ]
+    assert err.strip() == f"usaxs reduce: note: {blank} is a blank: not reduced"
+    (desmeared, _) = read_nxcansas(reduced / "FY1_again_2.nxcansas.h5")
+    assert "Air_1.h5" in desmeared.metadata["blank_choice"]
+    # --blank listed among the files is skipped, not reduced against itself
+    status, out, err = _reduce(
+        capsys, blank, sample, "--blank", blank, "--no-plot", "--out", sample.parent / "o2"
+    )
+    assert status == 0 and "is the blank: not reduced" in err and len(out.split()) == 1
+
+
+def test_batch_without_any_blank(facility, capsys):
+    sample = facility("calib/usaxs/FY1_1HF_1.h5")
+    status, out, err = _reduce(capsys, sample)
+    assert status == 2 and out == ""
+    assert "no usaxs blank" in err and "--blank" in err

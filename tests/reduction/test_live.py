@@ -43,7 +43,8 @@ class Recorder:
 
 def test_blank_words():
     assert all(map(is_blank_name, ["Air_1", "AirBlank_300pts", "empty cell", "water BLANK"]))
-    assert not any(map(is_blank_name, ["FY1_1HF_1", "hair", "repair", "spheres"]))
+    assert all(map(is_blank_name, ["HeaterBlank_0060", "HeaterAir_2", "cellEmpty"]))
+    assert not any(map(is_blank_name, ["FY1_1HF_1", "hair", "repair", "spheres", "PPOH_25C"]))
 
 
 def test_usaxs_sample_uses_latest_earlier_blank_same_energy(facility, tmp_path):
@@ -141,3 +142,36 @@ def test_non_raw_notifications_start_nothing(tmp_path, kind):
     reducer("uid", tmp_path / "x.h5", kind)
     assert reducer.join(timeout=1)
     assert reducer.errors == []
+
+
+def test_sample_merged_when_its_last_technique_is_reduced(facility, tmp_path):
+    """The facility layout: MM_DD_user_{usaxs,saxs,waxs}/<name>_<NNNN>.*; merged after WAXS."""
+    day = tmp_path / "02_21_user"
+    files = {}
+    for k, (tech, ext) in enumerate((("usaxs", "h5"), ("saxs", "hdf"), ("waxs", "hdf"))):
+        folder = day / f"02_21_user_{tech}"
+        _copy(facility, f"session/{tech}/HeaterBlank_0060.{ext}", folder, mtime=1000 + k)
+        files[tech] = _copy(
+            facility, f"session/{tech}/PPOH_25C_orig_0066.{ext}", folder, mtime=2000 + k
+        )
+    rec = Recorder()
+    reducer = LiveReducer(on_file=rec, data_dir=day)
+    reducer("uid-u", files["usaxs"], "raw")
+    reducer("uid-s", files["saxs"], "raw")
+    assert reducer.join(timeout=300)
+    merged = day / "02_21_user_usaxs" / "reduced" / "PPOH_25C_orig_0066_merged.nxcansas.h5"
+    assert not merged.exists()  # WAXS not reduced yet
+    reducer("uid-w", files["waxs"], "raw")
+    assert reducer.join(timeout=300)
+    reducer.close()
+    assert reducer.errors == []
+    assert merged.is_file() and merged.with_suffix("").with_suffix(".png").is_file()
+    assert rec.calls[-2:] == [
+        ("uid-w", merged, "reduced"),
+        ("uid-w", merged.with_suffix("").with_suffix(".png"), "plot"),
+    ]
+    (curve,) = read_nxcansas(merged)
+    assert curve.metadata["technique"] == "USAXS+SAXS+WAXS"
+    assert [d["technique"] for d in curve.metadata["merge_inputs"]] == ["USAXS", "SAXS", "WAXS"]
+    # a second notification of the same sample does not merge again (nor fail)
+    assert sum(p == merged for _, p, _ in rec.calls) == 1

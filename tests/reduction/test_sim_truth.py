@@ -16,6 +16,7 @@ from usaxs_sim import physics, samples
 
 from usaxs_bluesky.plan_stubs.modes import set_mode
 from usaxs_bluesky.plans.area_detector import saxsExp, waxsExp
+from usaxs_bluesky.plans.transmission import measure_transmission
 from usaxs_bluesky.plans.usaxs import USAXSscan
 from usaxs_bluesky.reduction.areadetector import reduce_area
 from usaxs_bluesky.reduction.usaxs import absolute_usaxs
@@ -29,6 +30,13 @@ def _restore(inst, mode: str, shutters_open: bool, sx: float, sy: float):
     yield from set_mode(inst, mode)
     yield from bps.mv(inst.s_stage.x, sx, inst.s_stage.y, sy)
     yield from bps.mv(inst.usaxs_shutter, "open" if shutters_open else "close")
+
+
+def usaxs_with_transmission(inst, x: float, thickness_mm: float, title: str):
+    """Pin-diode transmission at the sample, then USAXSscan with it in the start document."""
+    yield from bps.mv(inst.s_stage.x, x, inst.s_stage.y, 0)
+    md = yield from measure_transmission(inst, "usaxs", count_time=1.0)
+    return (yield from USAXSscan(inst, x, 0, thickness_mm, title, md=md))
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +53,8 @@ def sim_docs(usaxs_session):
         geo.beam_center_y.put(bcy, wait=True)
     try:
         return {
-            "usaxs_blank": collect(RE, USAXSscan(inst, 0, 0, 1.0, "blank")),
-            "usaxs_spheres": collect(RE, USAXSscan(inst, 20, 0, 1.0, "spheres")),
+            "usaxs_blank": collect(RE, usaxs_with_transmission(inst, 0, 1.0, "blank")),
+            "usaxs_spheres": collect(RE, usaxs_with_transmission(inst, 20, 1.0, "spheres")),
             "saxs_blank": collect(RE, saxsExp(inst, 0, 0, 1.0, "blank")),
             "saxs_spheres": collect(RE, saxsExp(inst, 20, 0, 1.0, "spheres")),
             "waxs_blank": collect(RE, waxsExp(inst, 0, 0, 1.0, "blank")),
@@ -77,6 +85,9 @@ def test_usaxs_transmission_and_geometry(usaxs_curves):
     smeared, _ = usaxs_curves
     md = smeared.metadata
     assert md["transmission"] == pytest.approx(samples.SPHERES.transmission, rel=0.03)
+    # the simulator has no multiple scattering: pin and peak transmissions agree
+    assert md["transmission_pin_diode"] == pytest.approx(samples.SPHERES.transmission, rel=0.02)
+    assert md["msaxs_correction"] == pytest.approx(1.0, abs=0.03)
     assert md["blank_peak_fwhm_deg"] == pytest.approx(physics.AR_FWHM_DEG, rel=0.05)
     assert smeared.dql == pytest.approx(physics.slit_length(md["wavelength_A"], 5.4, 1085.0))
 

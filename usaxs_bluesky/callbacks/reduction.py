@@ -23,10 +23,20 @@ from typing import Any
 
 from ..reduction import ReductionError, detect_kind
 from ..reduction.areadetector import read_area_frame
+from ..reduction.merge import merge_files, merged_name
 from ..reduction.pipeline import reduce_file
 from ..reduction.usaxs_raw import read_usaxs
 
-__all__ = ["BLANK_WORDS", "FileInfo", "LiveReducer", "file_info", "is_blank_name"]
+__all__ = [
+    "BLANK_WORDS",
+    "MERGED_TECHNIQUES",
+    "FileInfo",
+    "LiveReducer",
+    "file_info",
+    "is_blank_name",
+    "pick_blank",
+    "reduced_partners",
+]
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +47,28 @@ RAW_SUFFIXES = (".h5", ".hdf", ".hdf5", ".nxs")
 #: blank and sample wavelengths must agree to this relative tolerance
 WAVELENGTH_TOLERANCE = 1e-3
 
+#: a sample is merged once its reduced curves of all these techniques exist
+MERGED_TECHNIQUES = ("USAXS", "SAXS", "WAXS")
+
 OnFile = Callable[[str, Path, str], Any]
 
 
-_BLANK_RE = re.compile(r"(?<![a-z])(" + "|".join(BLANK_WORDS) + ")", re.IGNORECASE)
+_OTHER_WORDS = [w for w in BLANK_WORDS if w != "blank"]
+#: "blank" anywhere, as the facility's tools match titles ((?i)blank); "air" and "empty"
+#: at a word start (any case) or as a capitalised CamelCase part ("HeaterAir")
+_BLANK_RE = re.compile(
+    r"(?i:blank)|(?<![A-Za-z])(?i:"
+    + "|".join(_OTHER_WORDS)
+    + ")|"
+    + "|".join(f"{w.capitalize()}|{w.upper()}" for w in _OTHER_WORDS)
+)
 
 
 def is_blank_name(name: str) -> bool:
-    """True when ``name`` contains "blank", "air" or "empty" (any case) not inside a word.
+    """True when ``name`` marks a blank: "blank" anywhere (any case), "air"/"empty" not in a word.
 
-    "Air_1", "AirBlank", "empty_cell", "my blank" are blanks; "hair", "repair" are not.
+    "Air_1", "AirBlank", "HeaterBlank_0060", "empty_cell", "my blank", "HeaterAir" are
+    blanks; "hair", "repair", "FY1_1HF_1" are not.
     """
     return _BLANK_RE.search(name) is not None
 
@@ -83,6 +105,58 @@ def file_info(path: str | Path, start: Mapping[str, Any] | None = None) -> FileI
     name = str(start.get("title") or name)
     flag = bool(start.get("is_blank", False)) or is_blank_name(name)
     return FileInfo(path, technique, name, float(wavelength), path.stat().st_mtime, flag)
+
+
+def _technique_of(reduced: Path) -> str:
+    import json
+
+    import h5py
+
+    with h5py.File(reduced, "r") as f:
+        raw = f["sasentry01/sasprocess/sasnote/data"][()]
+    return str(json.loads(raw.decode() if isinstance(raw, bytes) else raw).get("technique", ""))
+
+
+def reduced_partners(raw: Path) -> dict[str, Path]:
+    """Reduced NXcanSAS files of the same sample (same ``<name>_<NNNN>`` stem), by technique.
+
+    Looked for in ``reduced/`` of the raw file's folder and of its sibling
+    folders (the facility's ``MM_DD_user_usaxs`` / ``_saxs`` / ``_waxs``).
+    """
+    folder = raw.parent
+    folders = [folder] + sorted(p for p in folder.parent.iterdir() if p.is_dir() and p != folder)
+    found: dict[str, Path] = {}
+    for d in folders:
+        candidate = d / "reduced" / f"{raw.stem}.nxcansas.h5"
+        if candidate.is_file():
+            try:
+                found.setdefault(_technique_of(candidate), candidate)
+            except (OSError, KeyError, ValueError):
+                continue
+    return found
+
+
+def pick_blank(info: FileInfo, blanks: list[FileInfo]) -> tuple[Path, str]:
+    """The latest of ``blanks`` of the same technique and energy measured before ``info``.
+
+    Returns (path, how it was chosen); ReductionError if none fits.
+    """
+    me = info.path.resolve()
+    candidates = [
+        b
+        for b in blanks
+        if b.path.resolve() != me
+        and b.technique == info.technique
+        and b.measured <= info.measured
+        and abs(b.wavelength - info.wavelength) / info.wavelength <= WAVELENGTH_TOLERANCE
+    ]
+    if not candidates:
+        raise ReductionError(
+            f"{info.path}: no {info.technique} blank measured before it at "
+            f"{info.wavelength:.5f} A (name with 'blank', 'air' or 'empty', or is_blank)"
+        )
+    best = max(candidates, key=lambda b: b.measured)
+    return best.path, "latest blank of the same technique and energy measured before"
 
 
 class LiveReducer:
@@ -156,23 +230,9 @@ class LiveReducer:
         named = self.named_blanks.get(info.technique)
         if named is not None:
             return named, f"named for the session ({info.technique})"
-        me = info.path.resolve()
         with self._lock:
-            candidates = [
-                b
-                for p, b in self.blanks.items()
-                if p != me
-                and b.technique == info.technique
-                and b.measured <= info.measured
-                and abs(b.wavelength - info.wavelength) / info.wavelength <= WAVELENGTH_TOLERANCE
-            ]
-        if not candidates:
-            raise ReductionError(
-                f"{info.path}: no {info.technique} blank measured before it at "
-                f"{info.wavelength:.5f} A (name with 'blank', 'air' or 'empty', or is_blank)"
-            )
-        best = max(candidates, key=lambda b: b.measured)
-        return best.path, "latest blank of the same technique and energy measured before"
+            blanks = list(self.blanks.values())
+        return pick_blank(info, blanks)
 
     # ----------------------------------------------------------- the callback
     def __call__(self, uid: str, path: str | Path, kind: str) -> None:
@@ -235,7 +295,30 @@ class LiveReducer:
             notes = {"blank_file": str(blank), "blank_choice": how, "run_uid": uid}
             written = reduce_file(path, blank, extra_notes=notes)
         log.info("reduced %s -> %s", path, [str(p) for p in written])
-        if self.on_file is not None:
-            for out in written:
-                self.on_file(uid, out, "plot" if out.suffix == ".png" else "reduced")
+        self._report(uid, written)
+        if not info.is_blank:
+            written += self._merge(uid, path)
         return written
+
+    def _merge(self, uid: str, path: Path) -> list[Path]:
+        """Merge the sample of ``path`` once all MERGED_TECHNIQUES are reduced; files written."""
+        partners = reduced_partners(path)
+        if not all(t in partners for t in MERGED_TECHNIQUES):
+            return []
+        files = [partners[t] for t in MERGED_TECHNIQUES]
+        if (files[0].parent / f"{merged_name(files[0])}.nxcansas.h5").exists():
+            return []
+        try:
+            merged = merge_files(files)
+        except ReductionError as exc:
+            log.error("merging %s failed: %s", path.stem, exc)
+            self.errors.append((uid, path, f"merge: {exc}"))
+            return []
+        log.info("merged %s -> %s", [str(p) for p in files], merged[0])
+        self._report(uid, merged)
+        return merged
+
+    def _report(self, uid: str, paths: list[Path]) -> None:
+        if self.on_file is not None:
+            for out in paths:
+                self.on_file(uid, out, "plot" if out.suffix == ".png" else "reduced")

@@ -10,6 +10,7 @@ import h5py
 from .areadetector import detect_area_kind, read_area_frame, reduce_area
 from .common import ReducedCurve, ReductionError
 from .nxcansas import write_nxcansas
+from .plots import LogLogPlot
 from .usaxs import absolute_usaxs, uncalibrated_usaxs
 from .usaxs_raw import detect_usaxs_kind, read_usaxs
 
@@ -121,35 +122,13 @@ def write_reduced(
 
 
 def quicklook_png(path: Path, curves: list[ReducedCurve]) -> Path:
-    """Log-log plot of the curves, written exclusively (temp name, then link)."""
-    import os
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6, 4.5), dpi=100)
-    ax = fig.add_subplot()
-    for c in curves:
-        sel = c.i > 0
-        label = "slit-smeared" if c.smeared else "desmeared" if "desmearing" in c.metadata else ""
-        ax.errorbar(c.q[sel], c.i[sel], yerr=c.idev[sel], fmt=".", ms=2, lw=0.5, label=label)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("Q (1/Å)")
-    absolute = curves[0].metadata.get("absolute", False)
-    ax.set_ylabel("I (1/cm)" if absolute else "I (arb. units)")
-    ax.set_title(
-        f"{curves[0].metadata.get('technique', '')} {curves[0].metadata.get('sample_name', '')}"
+    """Log-log plot of the curves (markers), written exclusively (temp name, then link)."""
+    meta = curves[0].metadata
+    plot = LogLogPlot(
+        title=f"{meta.get('technique', '')} {meta.get('sample_name', '')}",
+        ylabel="I (1/cm)" if meta.get("absolute", False) else "I (arb. units)",
     )
-    if any(ax.get_legend_handles_labels()[1]):
-        ax.legend()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        fig.savefig(tmp, format="png")
-        os.link(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    for c in curves:
+        label = "slit-smeared" if c.smeared else "desmeared" if "desmearing" in c.metadata else ""
+        plot.add(c.q, c.i, label)
+    return plot.save(path)

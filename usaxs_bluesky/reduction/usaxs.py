@@ -5,7 +5,9 @@ Formulas follow docs/physics.md (Indra's absolute calibration):
 * ``R = ((UPD - t * bkg_r) / g_r) / (I0 / I0_gain)`` (counts over counts: t cancels)
 * ``Q = 4 pi sin((ar0 - AR) / 2) / lambda`` with ar0 the fitted peak centre
 * ``T = peak(R_sample) / peak(R_blank)``
-* ``I_s(Q) = (R_s / T - R_b(Q)) / (R0 * w_rad * (UPDsize / SDD) * t_cm)``
+* ``I_s(Q) = (R_s / T - R_b(Q)) / (R0 * w_rad * (UPDsize / SDD) * t_cm * M)`` with the
+  multiple-scattering correction ``M = T_pin / T`` when the pin-diode
+  transmission ``T_pin`` is recorded (else M = 1, said in the metadata)
 * ``dQl = (2 pi / lambda) * (UPDsize / 2) / SDD``
 """
 
@@ -14,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.optimize import curve_fit
 
 from .common import ReducedCurve, ReductionError
 from .usaxs_raw import SATURATED_DARK_RATE, UsaxsRaw
@@ -27,6 +28,7 @@ __all__ = [
     "desmear",
     "fit_peak",
     "log_rebin",
+    "msaxs_correction",
     "pin_transmission",
     "r_of_q",
     "slit_length",
@@ -87,6 +89,51 @@ def _pearson7(x: np.ndarray, a: float, x0: float, hw: float, m: float) -> np.nda
     return a * (1.0 + ((x - x0) / hw) ** 2 * (2.0 ** (1.0 / m) - 1.0)) ** (-m)
 
 
+def least_squares_fit(
+    func, x: np.ndarray, y: np.ndarray, p0: list[float], lower: list[float], upper: list[float],
+    *, max_iter: int = 500, tol: float = 1e-12,
+) -> np.ndarray:  # fmt: skip
+    """Bounded Levenberg-Marquardt: parameters minimising sum((func(x, *p) - y)^2).
+
+    numpy only (scipy.optimize costs seconds of import for every ``usaxs``
+    command). Forward-difference Jacobian, parameters clipped to the bounds;
+    every accepted step lowers the sum of squares. Stops when a step changes
+    it by less than ``tol`` (relative) and moves the parameters by less than
+    ``sqrt(tol)`` (relative), or after ``max_iter`` steps (the best so far).
+    """
+    p = np.clip(np.asarray(p0, dtype=float), lower, upper)
+    lo, hi = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+    r = func(x, *p) - y
+    cost = float(r @ r)
+    damping = 1e-3
+    for _ in range(max_iter):
+        h = 1e-7 * np.maximum(np.abs(p), 1.0)
+        jac = np.empty((len(x), len(p)))
+        for k in range(len(p)):
+            dp = p.copy()
+            dp[k] += h[k]
+            jac[:, k] = (func(x, *dp) - y - r) / h[k]
+        jtj, jtr = jac.T @ jac, jac.T @ r
+        while True:
+            step = np.linalg.solve(jtj + damping * np.diag(np.diag(jtj) + 1e-300), -jtr)
+            trial = np.clip(p + step, lo, hi)
+            rt = func(x, *trial) - y
+            new = float(rt @ rt)
+            if np.isfinite(new) and new <= cost:
+                break
+            damping *= 10.0
+            if damping > 1e12:
+                return p
+        converged = cost - new <= tol * max(cost, 1e-300) and np.linalg.norm(trial - p) <= np.sqrt(
+            tol
+        ) * (np.sqrt(tol) + np.linalg.norm(p))
+        p, r, cost = trial, rt, new
+        damping = max(damping / 10.0, 1e-12)
+        if converged:
+            return p
+    return p
+
+
 def fit_peak(ar: np.ndarray, r: np.ndarray, fraction: float = 0.4) -> PeakFit:
     """Fit a Pearson VII profile to the top of the rocking curve.
 
@@ -109,20 +156,20 @@ def fit_peak(ar: np.ndarray, r: np.ndarray, fraction: float = 0.4) -> PeakFit:
     x, y = ar[lo : hi + 1], r[lo : hi + 1]
     half = np.abs(x[y >= 0.5 * r[imax]] - ar[imax])
     hw0 = max(float(half.max()) if half.size else 0.0, float(np.abs(np.diff(ar)).min()), 1e-7)
-    p0 = [r[imax], ar[imax], hw0, 2.0]
     if len(x) < 5:
         return PeakFit(center=float(ar[imax]), fwhm=2 * hw0, height=float(r[imax]), shape=2.0)
-    try:
-        popt, _ = curve_fit(
-            _pearson7,
-            x,
-            y,
-            p0=p0,
-            bounds=([0, x.min(), hw0 / 20, 0.6], [np.inf, x.max(), hw0 * 20, 50.0]),
-            maxfev=5000,
-        )
-    except (RuntimeError, ValueError) as exc:
-        raise ReductionError(f"rocking-curve peak fit failed: {exc}") from exc
+    # fit in units of the half width around the maximum: all parameters O(1)
+    scale_y = float(r[imax])
+    u = (x - ar[imax]) / hw0
+    q = least_squares_fit(
+        _pearson7,
+        u,
+        y / scale_y,
+        [1.0, 0.0, 1.0, 2.0],
+        [0.0, float(u.min()), 1 / 20, 0.6],
+        [np.inf, float(u.max()), 20.0, 50.0],
+    )
+    popt = [q[0] * scale_y, ar[imax] + q[1] * hw0, q[2] * hw0, q[3]]
     return PeakFit(
         center=float(popt[1]), fwhm=float(2 * popt[2]), height=float(popt[0]), shape=float(popt[3])
     )
@@ -144,19 +191,44 @@ def r_of_q(rc: RCurve, peak: PeakFit | None = None) -> tuple[np.ndarray, PeakFit
     return q_from_ar(rc.ar, peak.center, rc.raw.wavelength), peak
 
 
-def pin_transmission(sample: UsaxsRaw, blank: UsaxsRaw) -> float | None:
-    """Transmission from the pin-diode measurement, if both files recorded one."""
-    try:
+#: keys of the pin-diode transmission measurement in ``UsaxsRaw.metadata``
+PIN_KEYS = ("trans_pin_counts", "trans_pin_gain", "trans_I0_counts", "trans_I0_gain")
+MSAXS_METHOD = (
+    "MSAXSCorrection = T_pin / T_peak (Indra, Matilda): pin-diode transmission "
+    "(sample/blank, each (trans_pin_counts/trans_pin_gain)/(trans_I0_counts/trans_I0_gain)) "
+    "over the rocking-curve peak-height ratio; calibrated intensity divided by it"
+)
 
-        def ratio(raw: UsaxsRaw) -> float:
-            m = raw.metadata
-            return (m["trans_pin_counts"] / m["trans_pin_gain"]) / (
-                m["trans_I0_counts"] / m["trans_I0_gain"]
-            )
 
-        return float(ratio(sample) / ratio(blank))
-    except (KeyError, ZeroDivisionError):
+def _pin_ratio(raw: UsaxsRaw) -> tuple[float | None, str]:
+    """``(pin/pin_gain)/(I0/I0_gain)`` of one file, or (None, why it is not usable)."""
+    m = raw.metadata
+    if m.get("measure_trans_pin", 1) == 0:
+        return None, f"{raw.path.name}: pin-diode transmission not measured (measure_trans_pin=0)"
+    missing = [k for k in PIN_KEYS if k not in m]
+    if missing:
+        return None, f"{raw.path.name}: pin-diode transmission not recorded ({', '.join(missing)})"
+    vals = [float(m[k]) for k in PIN_KEYS]
+    if not all(np.isfinite(v) and v > 0 for v in vals):
+        return None, f"{raw.path.name}: pin-diode transmission counts/gains not positive {vals}"
+    pin, pin_gain, i0, i0_gain = vals
+    return (pin / pin_gain) / (i0 / i0_gain), ""
+
+
+def pin_transmission(sample: UsaxsRaw, blank: UsaxsRaw) -> tuple[float | None, str]:
+    """Pin-diode transmission sample/blank, or (None, why not) when either did not record it."""
+    rs, why_s = _pin_ratio(sample)
+    rb, why_b = _pin_ratio(blank)
+    if rs is None or rb is None:
+        return None, why_s or why_b
+    return float(rs / rb), ""
+
+
+def msaxs_correction(t_pin: float | None, t_peak: float) -> float | None:
+    """MSAXSCorrection = T_pin / T_peak (None without a pin-diode transmission)."""
+    if t_pin is None or not (t_peak > 0 and np.isfinite(t_pin) and t_pin > 0):
         return None
+    return float(t_pin / t_peak)
 
 
 # --------------------------------------------------------------------------- rebinning
@@ -229,11 +301,13 @@ def absolute_usaxs(
     qs, ps = r_of_q(rs)
     qb, pb = r_of_q(rb)
     transmission = ps.height / pb.height
-    t_pin = pin_transmission(sample, blank)
+    t_pin, no_pin = pin_transmission(sample, blank)
+    msaxs = msaxs_correction(t_pin, transmission)
     t_cm = sample.thickness_mm / 10.0
     w_rad = pb.fwhm * DEG
     omega = w_rad * blank.upd_size / blank.sdd
     kfactor = pb.height * omega * t_cm
+    scale = kfactor * (msaxs if msaxs is not None else 1.0)
 
     # blank on the sample's Q grid (log interpolation; errors linear)
     order = np.argsort(qb)
@@ -243,8 +317,8 @@ def absolute_usaxs(
     db_i = np.interp(qs, qb_s, db_s)
     diff = rs.r / transmission - rb_i
     ddev = np.sqrt((rs.rdev / transmission) ** 2 + db_i**2)
-    inten = diff / kfactor
-    idev = ddev / kfactor
+    inten = diff / scale
+    idev = ddev / scale
 
     q_fwhm = 4 * np.pi * np.sin(w_rad / 2) / sample.wavelength
     if qmin is None:
@@ -268,6 +342,10 @@ def absolute_usaxs(
     # width resolution: rocking-curve FWHM (as sigma) and bin width, in quadrature
     dqw = np.sqrt((q_fwhm / 2.3548) ** 2 + (width / np.sqrt(12.0)) ** 2)
     meta = _usaxs_metadata(sample, blank, ps, pb, transmission, t_pin, kfactor, omega, qmin, dql)
+    meta.update(
+        msaxs_correction=msaxs,
+        msaxs_method=MSAXS_METHOD if msaxs is not None else f"not applied: {no_pin}",
+    )
     if substituted:
         meta["dark_rate_substituted_from_blank"] = substituted
     smeared = ReducedCurve(q=qv, i=iv, idev=dv, qdev=dqw, dql=dql, smeared=True, metadata=meta)
@@ -365,6 +443,8 @@ def uncalibrated_usaxs(raw: UsaxsRaw, npoints: int = 250) -> ReducedCurve:
         "qmin_A": qmin,
         "timestamp": raw.timestamp,
         "units_note": "R/R_peak, not calibrated (no blank)",
+        "msaxs_correction": None,
+        "msaxs_method": "not applied: no blank, not calibrated",
     }
     dql = slit_length(raw.wavelength, raw.upd_size, raw.sdd)
     meta["slit_length_A"] = dql

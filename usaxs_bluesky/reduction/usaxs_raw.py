@@ -367,6 +367,7 @@ def _read_step(path: Path, f: h5py.File) -> UsaxsRaw:
         ("trans_I0_counts", "terms_USAXS_transmission_I0_counts"),
         ("trans_I0_gain", "terms_USAXS_transmission_I0_gain"),
         ("trans_pin_time", "terms_USAXS_transmission_count_time"),
+        ("measure_trans_pin", "terms_USAXS_transmission_measure"),
     ):
         v = _baseline(f, name)
         if v is not None:
