@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -101,18 +102,25 @@ def live_data(tmp_path_factory, live_empty_catalog) -> LiveData:
 
 
 @contextmanager
-def live_process(data_dir: Path, *args: str, keys: Path | None = None) -> Iterator[str]:
-    """``usaxs live`` on a free loopback port over ``data_dir``; yields its base URL."""
+def live_process(
+    data_dir: Path, *args: str, keys: Path | None = None, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """``usaxs live`` on a free loopback port over ``data_dir`` (``env`` added); yields its URL."""
     port = free_port()
     cmd = [sys.executable, "-m", "usaxs_bluesky.cli", "live", "--port", str(port),
            "--data-dir", str(data_dir), *args]  # fmt: skip
     if keys is not None:
         cmd += ["--keys", str(keys)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ)
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(
+        cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+    )
     url = f"http://127.0.0.1:{port}"
 
     def answering() -> bool:
-        assert proc.poll() is None, proc.stdout.read().decode()
+        if proc.poll() is not None:
+            log.seek(0)
+            raise AssertionError(log.read().decode(errors="replace"))
         try:
             return httpx.get(f"{url}/api/status", timeout=1).status_code == 200
         except httpx.HTTPError:
@@ -124,3 +132,4 @@ def live_process(data_dir: Path, *args: str, keys: Path | None = None) -> Iterat
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        log.close()

@@ -17,6 +17,8 @@ def _config(args: argparse.Namespace):
 
     if args.keys is not None and not args.keys.is_file():
         raise FileNotFoundError(f"--keys: no file {args.keys}")
+    if not args.refresh_ms >= 100 or not args.catalog_poll >= 0.05:
+        raise ValueError("--refresh-ms must be >= 100 and --catalog-poll >= 0.05")
     if args.session_hours <= 0:
         raise ValueError(f"--session-hours must be > 0, got {args.session_hours}")
     return LiveConfig(
@@ -31,6 +33,8 @@ def _config(args: argparse.Namespace):
         session_hours=args.session_hours,
         pv_map=args.pv_map,
         monitor_pvs=not args.no_pvs,
+        poll_s=args.catalog_poll,
+        page_poll_ms=args.refresh_ms,
     )
 
 
@@ -97,6 +101,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=DEFAULT_SESSION_HOURS,
         help=f"runs started this many hours back are listed (default {DEFAULT_SESSION_HOURS:g})",
+    )
+    p.add_argument(
+        "--refresh-ms", type=int, default=2000, help="page update period (ms, default 2000)"
+    )
+    p.add_argument(
+        "--catalog-poll", type=float, default=1.0, help="catalog read period (s, default 1)"
     )
     p.add_argument("--pv-map", type=Path, default=None, help="PV map YAML (default 12-ID-E)")
     p.add_argument("--no-pvs", action="store_true", help="no status monitor (catalog only)")

@@ -115,7 +115,7 @@ class StatusMonitor:
                 epics.PV(
                     name,
                     auto_monitor=True,
-                    form="native",
+                    form="ctrl",  # enum_strs come with each value
                     callback=self._on_value(item),
                     connection_callback=self._on_connection(item),
                 )
@@ -138,7 +138,7 @@ class StatusMonitor:
                     pass
             if isinstance(value, bytes):
                 value = value.decode(errors="replace")
-            if hasattr(value, "tolist") and not isinstance(value, str):
+            if hasattr(value, "tolist"):
                 value = char_value if isinstance(char_value, str) else value.tolist()
             now = time.time()
             with self._lock:
