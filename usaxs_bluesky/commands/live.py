@@ -6,6 +6,13 @@ import argparse
 import os
 from pathlib import Path
 
+from ..livepage.defaults import (
+    DEFAULT_CATALOG_POLL_S,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_REFRESH_MS,
+    DEFAULT_SESSION_HOURS,
+)
 from .common import default_data_dir
 from .serve import KEYS_ENV
 
@@ -73,8 +80,6 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``live`` sub-command."""
-    from ..livepage.service import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SESSION_HOURS
-
     p = sub.add_parser("live", help="web page of the instrument status and the latest data")
     p.add_argument("--host", default=DEFAULT_HOST, help=f"interface (default {DEFAULT_HOST})")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
@@ -103,10 +108,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"runs started this many hours back are listed (default {DEFAULT_SESSION_HOURS:g})",
     )
     p.add_argument(
-        "--refresh-ms", type=int, default=2000, help="page update period (ms, default 2000)"
+        "--refresh-ms",
+        type=int,
+        default=DEFAULT_REFRESH_MS,
+        help=f"page update period (ms, default {DEFAULT_REFRESH_MS})",
     )
     p.add_argument(
-        "--catalog-poll", type=float, default=1.0, help="catalog read period (s, default 1)"
+        "--catalog-poll",
+        type=float,
+        default=DEFAULT_CATALOG_POLL_S,
+        help=f"catalog read period (s, default {DEFAULT_CATALOG_POLL_S:g})",
     )
     p.add_argument("--pv-map", type=Path, default=None, help="PV map YAML (default 12-ID-E)")
     p.add_argument("--no-pvs", action="store_true", help="no status monitor (catalog only)")

@@ -11,14 +11,16 @@ from ..catalog.access import Grant, load_keys
 from ..instrument import load_config
 from .app import build_app, normalize_base
 from .data import RunData
+from .defaults import (
+    DEFAULT_CATALOG_POLL_S,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_REFRESH_MS,
+    DEFAULT_SESSION_HOURS,
+)
 from .model import LiveModel
 from .runs import RunFeed, embedded_opener, server_opener
 from .status import StatusMonitor, status_pvs
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8020
-#: how far back the page's session of runs reaches by default (hours)
-DEFAULT_SESSION_HOURS = 24.0
 
 
 @dataclass
@@ -34,8 +36,8 @@ class LiveConfig:
     base_path: str = ""
     public_runs: bool = False
     session_hours: float = DEFAULT_SESSION_HOURS
-    poll_s: float = 1.0
-    page_poll_ms: int = 2000
+    poll_s: float = DEFAULT_CATALOG_POLL_S
+    page_poll_ms: int = DEFAULT_REFRESH_MS
     pv_map: Path | None = None
     monitor_pvs: bool = True
     extra_roots: list[Path] = field(default_factory=list)

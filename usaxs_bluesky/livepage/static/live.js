@@ -134,21 +134,29 @@ function renderPlots(latest) {
     const runs = latest.plots[technique] || [];
     const div = document.getElementById("plot-" + technique);
     const traces = [];
+    let samples = 0;
     let absolute = true;
+    let uncalibratedBlanks = false;
     for (const run of runs) {
       for (const c of run.curves) {
-        absolute = absolute && c.absolute;
+        const isBlankRun = !c.blank; // a blank is reduced without one
+        if (isBlankRun) uncalibratedBlanks = uncalibratedBlanks || !c.absolute;
+        else { samples += 1; absolute = absolute && c.absolute; }
         traces.push({
           x: c.q, y: c.i, type: "scatter", mode: "lines",
+          line: isBlankRun ? { dash: "dot" } : {},
           name: "#" + run.scan_id + " " + run.sample + " " + c.label + (c.blank ? " (blank " + c.blank + ")" : ""),
           error_y: { type: "data", array: c.di, visible: false },
         });
       }
     }
+    const yTitle = samples && absolute
+      ? "I (1/cm)" + (uncalibratedBlanks ? "; blanks (dotted) arbitrary" : "")
+      : "I (arbitrary)";
     const layout = {
       title: { text: technique, font: { size: 14 } },
       xaxis: { type: "log", title: { text: "Q (1/\u00c5)" }, exponentformat: "power" },
-      yaxis: { type: "log", title: { text: absolute && traces.length ? "I (1/cm)" : "I (arbitrary)" }, exponentformat: "power" },
+      yaxis: { type: "log", title: { text: yTitle }, exponentformat: "power" },
       margin: { l: 60, r: 10, t: 30, b: 45 },
       legend: { font: { size: 9 }, x: 1, xanchor: "right", y: 1 },
       uirevision: technique,
