@@ -158,3 +158,26 @@ def test_last_error_is_the_latest_failed_run():
     bad = LiveRun(summary(plan="WAXS"), stop={"exit_status": "fail", "reason": "boom", "time": 5})
     assert _last_error([ok]) is None
     assert _last_error([bad, ok])["reason"] == "boom"
+
+
+def test_base_path_for_a_reverse_proxy(live_data):
+    from starlette.testclient import TestClient
+
+    from usaxs_bluesky.livepage.app import build_app
+    from usaxs_bluesky.livepage.data import RunData
+    from usaxs_bluesky.livepage.model import LiveModel
+    from usaxs_bluesky.livepage.runs import RunFeed, embedded_opener
+
+    feed = RunFeed(embedded_opener(live_data.data_dir), since=0.0)
+    assert feed.refresh()
+    model = LiveModel(feed=feed, data=RunData([live_data.data_dir]))
+    client = TestClient(build_app(model, {}, base_path="/beamline/live/", public_runs=True))
+    page = client.get("/beamline/live/")
+    assert page.status_code == 200
+    assert 'src="/beamline/live/static/plotly.min.js"' in page.text
+    js = client.get("/beamline/live/static/plotly.min.js")
+    assert js.status_code == 200 and len(js.content) > 1_000_000
+    assert client.get("/static/live.js").status_code == 404
+    assert client.get("/api/status").status_code == 404
+    runs = client.get("/beamline/live/api/runs").json()["runs"]
+    assert len(runs) == 5 and runs[0]["time"] >= runs[-1]["time"]

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -78,9 +79,11 @@ def build_app(
         )
 
     def guarded(handler):
+        """The endpoint running ``handler(request, viewer)`` in a worker thread (files are read)."""
+
         async def endpoint(request: Request) -> Response:
             try:
-                return await handler(request, viewer(request))
+                return await run_in_threadpool(handler, request, viewer(request))
             except UnknownKey:
                 return JSONResponse({"detail": "invalid API key"}, status_code=401)
             except (KeyError, NotAllowed, IndexError):
@@ -88,33 +91,33 @@ def build_app(
 
         return endpoint
 
-    async def page(request: Request, who: Viewer) -> Response:
+    def page(request: Request, who: Viewer) -> Response:
         return HTMLResponse(page_html(base, poll_ms=poll_ms), headers=NO_STORE)
 
-    async def static(request: Request, who: Viewer) -> Response:
+    def static(request: Request, who: Viewer) -> Response:
         name = request.path_params["name"]
         if name not in cache:
             cache[name] = static_bytes(name)
         return Response(cache[name], media_type=MEDIA[Path(name).suffix])
 
-    async def status(request: Request, who: Viewer) -> Response:
+    def status(request: Request, who: Viewer) -> Response:
         return _json({"viewer": who.label, **model.status()})
 
-    async def runs(request: Request, who: Viewer) -> Response:
+    def runs(request: Request, who: Viewer) -> Response:
         return _json(model.runs(who))
 
-    async def latest(request: Request, who: Viewer) -> Response:
+    def latest(request: Request, who: Viewer) -> Response:
         return _json(model.latest(who))
 
-    async def curves(request: Request, who: Viewer) -> Response:
+    def curves(request: Request, who: Viewer) -> Response:
         run = model.run(who, request.path_params["uid"])
         return _json({"uid": run.summary.uid, "curves": model.data.curves(run)})
 
-    async def frame(request: Request, who: Viewer) -> Response:
+    def frame(request: Request, who: Viewer) -> Response:
         run = model.run(who, request.path_params["uid"])
         return Response(model.data.frame_png(run), media_type="image/png", headers=NO_STORE)
 
-    async def download(request: Request, who: Viewer) -> Response:
+    def download(request: Request, who: Viewer) -> Response:
         run = model.run(who, request.path_params["uid"])
         index = request.path_params["index"]
         if not 0 <= index < len(run.summary.files):

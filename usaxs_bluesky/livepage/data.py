@@ -26,8 +26,13 @@ from .runs import LiveRun
 MERGED, DESMEARED, SMEARED = "merged", "desmeared", "smeared"
 #: most points sent per curve (log-spaced thinning beyond)
 MAX_POINTS = 2000
+#: frame images and files' curves kept in memory (the most recent)
+CACHE_SIZE = 64
 #: colour of masked pixels in frame images
 MASK_RGBA = (1.0, 0.0, 1.0, 1.0)
+
+
+Stamp = tuple[str, int, float]  # (path, size, mtime) of a file read
 
 
 class NotAllowed(LookupError):
@@ -91,17 +96,23 @@ class RunData:
 
     def __init__(self, roots: Sequence[Path]) -> None:
         self.roots = [Path(r).resolve() for r in roots]
-        self._curves: dict[tuple[str, int, float], list[dict[str, Any]]] = {}
-        self._frames: dict[tuple[str, int, float], bytes] = {}
+        self._curves: dict[Stamp, list[dict[str, Any]]] = {}
+        self._frames: dict[Stamp, bytes] = {}
         self._lock = threading.Lock()
 
     def file(self, record: FileRecord) -> Path:
         """The recorded file's path when inside the roots (else :class:`NotAllowed`)."""
         return contained(record.path, self.roots)
 
-    def _stamp(self, path: Path) -> tuple[str, int, float]:
+    def _stamp(self, path: Path) -> Stamp:
         stat = path.stat()
         return (str(path), stat.st_size, stat.st_mtime)
+
+    def _keep(self, cache: dict[Stamp, Any], stamp: Stamp, value: Any) -> None:
+        with self._lock:
+            cache[stamp] = value
+            while len(cache) > CACHE_SIZE:
+                cache.pop(next(iter(cache)))
 
     def curves(self, run: LiveRun) -> list[dict[str, Any]]:
         """The reduced curves of ``run`` (every NXcanSAS file recorded); [] when none readable."""
@@ -114,8 +125,7 @@ class RunData:
                     cached = self._curves.get(stamp)
                 if cached is None:
                     cached = [curve_json(c) for c in read_nxcansas(path)]
-                    with self._lock:
-                        self._curves[stamp] = cached
+                    self._keep(self._curves, stamp, cached)
             except (NotAllowed, ReductionError, OSError, KeyError, ValueError):
                 continue
             out.extend(cached)
@@ -134,8 +144,7 @@ class RunData:
                 if cached is None:
                     frame = read_area_frame(path)
                     cached = render_frame(frame.data, make_mask(frame), title=frame.sample_name)
-                    with self._lock:
-                        self._frames[stamp] = cached
+                    self._keep(self._frames, stamp, cached)
                 return cached
             except (NotAllowed, ReductionError, OSError, KeyError, ValueError):
                 continue
