@@ -81,14 +81,29 @@ def main() -> None:
     print(f"data in {folder}")
     with SimProcess(time_scale=TIME_SCALE) as sim:
         os.environ.update(sim.client_env)
-        from usaxs_bluesky.plans.area_detector import saxsExp
+        from usaxs_bluesky.plans.command_file import run_command_file
         from usaxs_bluesky.plans.usaxs import uascan
         from usaxs_bluesky.session import make_session
 
         session = make_session(folder / "data", connect_timeout=60)
         inst, RE = session.instrument, session.RE
         inst.user_data.user_name.put("bench", wait=True)
-        RE(saxsExp(inst, 0, 0, 1.0, "Air blank"))
+        commands = folder / "commands.txt"
+
+        def measure(line: str) -> str:
+            """Run ``line`` as a command file (with its transmission); return the SAXS run uid."""
+            commands.write_text(line + "\n")
+            uids: list[str] = []
+            token = RE.subscribe(
+                lambda name, doc: doc["plan_name"] == "SAXS" and uids.append(doc["uid"]), "start"
+            )
+            try:
+                RE(run_command_file(inst, commands, user_name="bench"))
+            finally:
+                RE.unsubscribe(token)
+            return uids[-1]
+
+        measure('saxs 0 0 1.0 "Air blank"')
         session.reducer.join(timeout=120)
         live, url = start_live(session.data_dir)
         rows: list[tuple[str, str]] = []
@@ -106,31 +121,32 @@ def main() -> None:
                     ("page load to first curve (s, median)", f"{statistics.median(loads):.2f}")
                 )
                 from_stop, from_file = [], []
-                for n in range(args.repeat):
-                    stamps: dict[str, float] = {}
-                    token = RE.subscribe(
-                        lambda name, doc, s=stamps: s.setdefault("stop", time.perf_counter()),
-                        "stop",
-                    )
-                    original = session.reducer.on_file
+                stops: dict[str, float] = {}
+                files: dict[str, float] = {}
+                token = RE.subscribe(
+                    lambda name, doc: stops.setdefault(doc["run_start"], time.perf_counter()),
+                    "stop",
+                )
+                original = session.reducer.on_file
 
-                    def on_file(uid, path, kind, original=original, stamps=stamps):
-                        original(uid, path, kind)
-                        if kind == "reduced":
-                            stamps.setdefault("file", time.perf_counter())
+                def on_file(uid, path, kind):
+                    original(uid, path, kind)
+                    if kind == "reduced":
+                        files.setdefault(uid, time.perf_counter())
 
-                    session.reducer.on_file = on_file
-                    try:
-                        uid = RE(saxsExp(inst, 20, 0, 1.0, f"sample {n}"))[0]
-                    finally:
-                        RE.unsubscribe(token)
-                    shown = wait_for(
-                        lambda uid=uid: uid in page_state(driver)["uids"]["SAXS"].split(),
-                        "curve on the page",
-                    )
+                session.reducer.on_file = on_file
+                try:
+                    for n in range(args.repeat):
+                        uid = measure(f'saxs 20 0 1.0 "sample {n}"')
+                        shown = wait_for(
+                            lambda uid=uid: uid in page_state(driver)["uids"]["SAXS"].split(),
+                            "curve on the page",
+                        )
+                        from_stop.append(shown - stops[uid])
+                        from_file.append(shown - files[uid])
+                finally:
+                    RE.unsubscribe(token)
                     session.reducer.on_file = original
-                    from_stop.append(shown - stamps["stop"])
-                    from_file.append(shown - stamps["file"])
                 rows.append(
                     ("run stop to curve on page (s, median)", f"{statistics.median(from_stop):.2f}")
                 )

@@ -145,7 +145,10 @@ def _number(value: Any) -> float | None:
 
 
 def _run_status(run: LiveRun, pvs: dict[str, Any], now: float) -> dict[str, Any]:
-    """The open run: plan, sample, scan id, points done / total and seconds left (or None)."""
+    """The open run: plan, sample, scan id, points done / total and seconds left (or None).
+
+    Time left: from the rate so far when points are known, else the fly scan's planned time.
+    """
     s = run.summary
     elapsed = max(0.0, now - s.time)
     done = total = None
@@ -157,10 +160,10 @@ def _run_status(run: LiveRun, pvs: dict[str, Any], now: float) -> dict[str, Any]
         done, total = _number(pvs.get(f"{key}_images_done")), _number(pvs.get(f"{key}_images"))
     left = None
     scan_time = _number(run.start.get("scan_time_s"))
-    if scan_time is not None:
+    if done and total and done <= total:
+        left = elapsed / done * (total - done)  # the rate so far
+    elif scan_time is not None:
         left = max(0.0, scan_time - elapsed)
-    elif done and total and done <= total:
-        left = elapsed / done * (total - done)
     return {
         "plan": s.plan,
         "sample": s.sample,
