@@ -17,6 +17,9 @@ from .common import default_data_dir
 from .serve import KEYS_ENV
 
 CATALOG_KEY_ENV = "USAXS_LIVE_CATALOG_KEY"
+#: Tiled client retries of one catalog read (its defaults: 10 attempts over 45 s), so that
+#: a catalog server that went away shows as stale within seconds; read by tiled at import
+TILED_RETRIES = {"TILED_RETRY_ATTEMPTS": "2", "TILED_RETRY_TIMEOUT": "2.0"}
 
 
 def _config(args: argparse.Namespace):
@@ -68,6 +71,8 @@ def _snapshot(config, folder: Path, settle_s: float) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    for name, value in TILED_RETRIES.items():
+        os.environ.setdefault(name, value)  # this process only: the page, not the RunEngine
     from ..livepage.service import serve_live
 
     config = _config(args)
