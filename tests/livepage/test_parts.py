@@ -179,3 +179,19 @@ def test_base_path_for_a_reverse_proxy(live_data):
     assert client.get("/api/status").status_code == 404
     runs = client.get("/beamline/live/api/runs").json()["runs"]
     assert len(runs) == 5 and runs[0]["time"] >= runs[-1]["time"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--refresh-ms", "0"], "--refresh-ms"), (["--catalog-poll", "-1"], "--catalog-poll"),
+     (["--session-hours", "0"], "--session-hours"), (["--keys", "/nonexistent.yml"], "no file"),
+     (["--keys", "BAD"], "expected a mapping")],
+)  # fmt: skip
+def test_bad_options_fail_before_anything_starts(args, message, tmp_path, capsys):
+    from usaxs_bluesky.cli import main
+
+    bad = tmp_path / "bad.yml"
+    bad.write_text("- just a list\n")
+    args = [str(bad) if a == "BAD" else a for a in args]
+    assert main(["live", "--no-pvs", "--data-dir", str(tmp_path), *args]) == 2
+    assert message in capsys.readouterr().err

@@ -76,12 +76,12 @@ def close_model(model: LiveModel) -> None:
         model.monitor.stop()
 
 
-def _server(config: LiveConfig, model: LiveModel):
+def _server(config: LiveConfig, model: LiveModel, grants: dict[str, Grant]):
     import uvicorn
 
     app = build_app(
         model,
-        grants_of(config),
+        grants,
         base_path=config.base_path,
         public_runs=config.public_runs,
         poll_ms=config.page_poll_ms,
@@ -94,8 +94,9 @@ def _server(config: LiveConfig, model: LiveModel):
 
 def serve_live(config: LiveConfig) -> None:
     """Serve the page in the foreground until interrupted."""
+    grants = grants_of(config)  # a bad keys file stops here, before anything starts
     model = build_model(config)
     try:
-        _server(config, model).run()
+        _server(config, model, grants).run()
     finally:
         close_model(model)
