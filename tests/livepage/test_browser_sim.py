@@ -9,7 +9,7 @@ import pytest
 from browser import chromium, png_size, require_chromium
 from conftest import live_process
 from page_state import page_state
-from plan_runner import poll
+from plan_runner import DEADLINE_S, poll
 
 from usaxs_bluesky.plans.command_file import run_command_file
 from usaxs_bluesky.plans.suspenders import install_beam_suspenders
@@ -103,10 +103,18 @@ def test_open_page_follows_the_command_file(live_sim, usaxs_session, sim_ioc, tm
         finally:
             epics.caput(beam, 1, wait=True)
 
-    def on_start(name, doc):
-        starts[doc["uid"]] = doc
-        if doc.get("command_line") == SAMPLE_FLY_LINE:
-            threading.Thread(target=beam_thief, args=(watcher,), daemon=True).start()
+    baseline: set[str] = set()  # descriptor uid of the sample fly scan's baseline stream
+
+    def on_document(name, doc):
+        """Drop the beam once the sample's fly scan has read its baseline (it is flying then)."""
+        if name == "start":
+            starts[doc["uid"]] = doc
+        elif name == "descriptor" and doc["name"] == "baseline":
+            if starts[doc["run_start"]].get("command_line") == SAMPLE_FLY_LINE:
+                baseline.add(doc["uid"])
+        elif name == "event" and doc["descriptor"] in baseline and "thief" not in suspension:
+            suspension["thief"] = threading.Thread(target=beam_thief, args=(watcher,), daemon=True)
+            suspension["thief"].start()
 
     with chromium(tmp_path / "profile") as driver:
         driver.get(f"{live_sim}/?api_key={KEY}")
@@ -114,7 +122,7 @@ def test_open_page_follows_the_command_file(live_sim, usaxs_session, sim_ioc, tm
         watcher = Watcher(driver)
         watcher.start()
         suspenders = install_beam_suspenders(session.RE, session.instrument, resume_delay_s=0.2)
-        token = session.RE.subscribe(on_start, "start")
+        token = session.RE.subscribe(on_document)
         session.reducer.on_file = on_file
         try:
             session.RE(run_command_file(session.instrument, commands, user_name="test_user"))
@@ -124,6 +132,7 @@ def test_open_page_follows_the_command_file(live_sim, usaxs_session, sim_ioc, tm
             session.RE.unsubscribe(token)
             for s in suspenders:
                 session.RE.remove_suspender(s)
+        suspension["thief"].join(DEADLINE_S)
         assert "error" not in suspension, suspension
         assert "no beam" in suspension["shown"]
 
