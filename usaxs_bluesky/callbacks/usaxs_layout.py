@@ -19,6 +19,7 @@ import numpy as np
 from .h5stream import ColumnWriter
 from .keys import (
     BASELINE,
+    BEAM_CURRENT,
     ENERGY,
     FLY_ALIASES,
     FLY_AMPLIFIER_CODE,
@@ -83,6 +84,8 @@ class UsaxsFile(RunFile):
         self.write(source, "type", "Synchrotron X-ray Source")
         self.write(source, "probe", "x-ray")
         self.write(source, "name", str(self.md.get("facility", "")), source="start document")
+        self._put(source, "current", self.value(BEAM_CURRENT))
+        self._put(source, "cycle", self.value(RUN_CYCLE))
 
 
 class FlyScanFile(UsaxsFile):
@@ -177,7 +180,6 @@ class StepScanFile(UsaxsFile):
         )
         self.derived.set_attrs(
             STEP_SECONDS_COLUMN,
-            STEP_SLITS,
             units="",
             long_name="counting time in ticks of the scaler clock",
             ophyd_name=SCALER_TIME,
