@@ -31,6 +31,7 @@ import asyncio
 import logging
 import math
 import os
+import threading
 
 import numpy as np
 from caproto.server import PVGroup, SubGroup, pvproperty
@@ -494,6 +495,20 @@ class _NoBeaconNoise(logging.Filter):
         return "beacon" not in str(record.msg)
 
 
+def start_repeater(host: str) -> threading.Thread:
+    """Serve a CA repeater on ``EPICS_CA_REPEATER_PORT`` of ``host`` in a daemon thread.
+
+    Clients (pyepics' libca) then register with it instead of trying to spawn a
+    ``caRepeater`` executable ("Unable to start CA Repeater" warnings); if one
+    already runs on that port, caproto's repeater returns at once.
+    """
+    from caproto.sync.repeater import run as run_repeater
+
+    thread = threading.Thread(target=run_repeater, args=(host,), name="ca-repeater", daemon=True)
+    thread.start()
+    return thread
+
+
 def run(
     host: str = "127.0.0.1",
     server_port: int = 5064,
@@ -522,6 +537,7 @@ def run(
 
     for name in ("caproto", "caproto.ctx", "caproto.server"):
         logging.getLogger(name).addFilter(_NoBeaconNoise())
+    start_repeater(host)
 
     ioc = UsaxsSimIOC(prefix=prefix, time_scale=time_scale, seed=seed, **ioc_kwargs)
     ca_run(ioc.pvdb, interfaces=[host], log_pv_names=log_pv_names)

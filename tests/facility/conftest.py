@@ -1,4 +1,4 @@
-"""Our simulated raw files of every kind, made once per module on the sim, for the facility tests."""
+"""Our simulated raw files of every kind, made once per test session on the sim."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from usaxs_bluesky.plans.usaxs import Flyscan, uascan
 
 #: sample positions of the simulator's table (docs/simulator.md)
 BLANK_X, SAMPLE_X = 0.0, 20.0
+THICKNESS_MM = 1.0
 
 
 class Files:
@@ -43,13 +44,12 @@ def sim_files(usaxs_session):
     made: dict[tuple[str, str], Path] = {}
     try:
         for role, x, title in (("blank", BLANK_X, "AirBlank"), ("sample", SAMPLE_X, "spheres")):
-            thickness = 1.0
             usaxs_session.RE(_move(inst, x))
             made["fly", role] = files.run(
                 _measured(
                     inst,
                     "usaxs",
-                    lambda md, t=title: Flyscan(inst, title=t, thickness_mm=thickness, md=md),
+                    lambda md, t=title: Flyscan(inst, title=t, thickness_mm=THICKNESS_MM, md=md),
                 )
             )
             made["step", role] = files.run(
@@ -57,16 +57,18 @@ def sim_files(usaxs_session):
                     inst,
                     "usaxs",
                     lambda md, t=title: uascan(
-                        inst, title=t, thickness_mm=thickness, intervals=120, md=md
+                        inst, title=t, thickness_mm=THICKNESS_MM, intervals=120, md=md
                     ),
                 )
             )
             made["saxs", role] = files.run(
                 _measured(
-                    inst, "saxs", lambda md, t=title, x=x: saxsExp(inst, x, 0, thickness, t, md=md)
+                    inst,
+                    "saxs",
+                    lambda md, t=title, x=x: saxsExp(inst, x, 0, THICKNESS_MM, t, md=md),
                 )
             )
-            made["waxs", role] = files.run(waxsExp(inst, x, 0, thickness, title))
+            made["waxs", role] = files.run(waxsExp(inst, x, 0, THICKNESS_MM, title))
     finally:
         usaxs_session.RE.unsubscribe(token)
     return made

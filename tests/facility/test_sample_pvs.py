@@ -1,0 +1,38 @@
+"""Sample PVs follow the run: the baseline and ``/entry/sample`` of every file agree."""
+
+from __future__ import annotations
+
+import h5py
+import pytest
+
+from usaxs_bluesky.plans.common import pv_text
+
+from .conftest import THICKNESS_MM
+
+BASELINE = "entry/instrument/bluesky/streams/baseline"
+
+
+def _text(dataset: h5py.Dataset) -> str:
+    value = dataset[()]
+    value = value[0] if getattr(value, "ndim", 0) else value
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def test_baseline_and_sample_group_agree(sim_files):
+    for (kind, role), path in sim_files.items():
+        with h5py.File(path) as f:
+            title = _text(f["entry/sample/name"])
+            assert title == ("AirBlank" if role == "blank" else "spheres"), (kind, role)
+            for reading in ("value_start", "value_end"):
+                assert _text(f[f"{BASELINE}/sample_data_title/{reading}"]) == title, path
+                thickness = float(f[f"{BASELINE}/sample_data_thickness/{reading}"][()])
+                assert thickness == pytest.approx(THICKNESS_MM), path
+            assert float(f["entry/sample/thickness"][()].ravel()[0]) == THICKNESS_MM
+
+
+def test_title_too_long_or_with_nul_for_the_pv():
+    """The title PV holds 255 bytes without NUL: the plan writes what fits (the file: all)."""
+    assert pv_text("a\x00b") == "a\ufffdb"
+    long = "µ" * 200  # 400 bytes in UTF-8
+    cut = pv_text(long)
+    assert len(cut.encode()) <= 255 and long.startswith(cut)
