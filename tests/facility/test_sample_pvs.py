@@ -31,8 +31,8 @@ def test_baseline_and_sample_group_agree(sim_files):
 
 
 def test_title_too_long_or_with_nul_for_the_pv():
-    """The title PV holds 255 bytes without NUL: the plan writes what fits (the file: all)."""
-    assert pv_text("a\x00b") == "a\ufffdb"
-    long = "µ" * 200  # 400 bytes in UTF-8
-    cut = pv_text(long)
-    assert len(cut.encode()) <= 255 and long.startswith(cut)
+    """The title PV takes 255 printable ASCII characters: the plan writes those (the file: all)."""
+    assert pv_text("a\x00b\tc") == "a_b_c"
+    assert pv_text("Größe µm 水") == "Gro_e _m _"
+    assert pv_text("x" * 500) == "x" * 255
+    assert pv_text("") == ""

@@ -216,7 +216,7 @@ class NXsasFile(RunFile):
         for name, value_name in AREA_UNIT_NAMES.items():
             if value_name in meta:
                 units = str(meta[value_name].attrs.get("units", ""))
-                self.write(meta, name, units, source=f"units of {value_name}")
+                self.write(meta, name, units, source=f"derived: units of {value_name}")
         self.write(meta, "UserName", str(self.md.get(USER_NAME, "")), source="start document")
         for name in ("x", "y"):
             facility_value(self.sample, f"sample_{name}", self.value(f"s_stage_{name}"))
@@ -239,6 +239,7 @@ def one_frame(group: h5py.Group, name: str, frames: h5py.Dataset) -> None:
     view = group.create_virtual_dataset(name, layout)
     attrs = {k: v for k, v in frames.attrs.items() if k != "target"}
     set_attrs(view, view_of=f"{frames.name}[0]", **attrs)
+    set_attrs(view, target=view.name)  # the NeXus link mark: /entry/data/data links here
 
 
 def _origin(dataset: h5py.Dataset) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Generator
 from typing import Any
 
@@ -75,14 +76,24 @@ def data_file_metadata(
     return dict((yield from bps.rd(inst.data_files)))
 
 
+SAMPLE_PV_TIMEOUT_S = 10.0
+"""Seconds the sample PVs may take to show what a plan wrote (then the plan fails)."""
 TITLE_PV_BYTES = 255
 """The sample-title PV holds 256 bytes (CHAR 256, NUL-terminated)."""
 
 
 def pv_text(text: str, limit: int = TITLE_PV_BYTES) -> str:
-    """Return ``text`` as a CHAR-waveform PV can hold it: no NUL, at most ``limit`` UTF-8 bytes."""
-    raw = text.replace("\x00", "\ufffd").encode("utf-8")[:limit]
-    return raw.decode("utf-8", errors="ignore")
+    """Return ``text`` as a CHAR-waveform PV takes it from pyepics: printable ASCII, ``limit``.
+
+    Accents are dropped; other characters (non-ASCII, control characters, NUL)
+    become ``_``. The run's file keeps the exact title.
+    """
+    plain = "".join(
+        ch if " " <= ch <= "~" else "_"
+        for ch in unicodedata.normalize("NFKD", text)
+        if not unicodedata.combining(ch)
+    )
+    return plain[:limit]
 
 
 def write_sample_pvs(
@@ -94,7 +105,11 @@ def write_sample_pvs(
     ``/entry/sample`` of the file agree. Emits ``set`` messages only.
     """
     yield from bps.mv(
-        inst.sample_data.title, pv_text(title), inst.sample_data.thickness, float(thickness_mm)
+        inst.sample_data.title,
+        pv_text(title),
+        inst.sample_data.thickness,
+        float(thickness_mm),
+        timeout=SAMPLE_PV_TIMEOUT_S,
     )
 
 
