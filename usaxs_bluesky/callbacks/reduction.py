@@ -206,7 +206,7 @@ class LiveReducer:
                 self.reduce(*item)
             except ReductionError as exc:  # e.g. no blank yet: one line, no traceback
                 uid, path = item
-                log.warning("live reduction of %s not done: %s", path.name, exc)
+                log.error("live reduction of %s not done: %s", path.name, exc)
                 self.errors.append((uid, path, str(exc)))
             except Exception as exc:  # noqa: BLE001 - never raise into the RunEngine
                 uid, path = item
