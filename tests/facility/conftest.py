@@ -12,8 +12,10 @@ from usaxs_bluesky.plans.transmission import measure_transmission
 from usaxs_bluesky.plans.usaxs import Flyscan, uascan
 
 #: sample positions of the simulator's table (docs/simulator.md)
-BLANK_X, SAMPLE_X = 0.0, 20.0
-THICKNESS_MM = 1.0
+BLANK_X, SAMPLE_X = 0.0, 40.0
+#: the glassy carbon scatters from USAXS to WAXS Q (like NIST SRM 3600), the blank not at all
+BLANK_TITLE, SAMPLE_TITLE = "AirBlank", "glassy_carbon"
+THICKNESS_MM = 1.055
 
 
 class Files:
@@ -43,7 +45,7 @@ def sim_files(usaxs_session):
     token = usaxs_session.RE.subscribe(files.writer)
     made: dict[tuple[str, str], Path] = {}
     try:
-        for role, x, title in (("blank", BLANK_X, "AirBlank"), ("sample", SAMPLE_X, "spheres")):
+        for role, x, title in (("blank", BLANK_X, BLANK_TITLE), ("sample", SAMPLE_X, SAMPLE_TITLE)):
             usaxs_session.RE(_move(inst, x))
             made["fly", role] = files.run(
                 _measured(
@@ -57,7 +59,7 @@ def sim_files(usaxs_session):
                     inst,
                     "usaxs",
                     lambda md, t=title: uascan(
-                        inst, title=t, thickness_mm=THICKNESS_MM, intervals=120, md=md
+                        inst, title=t, thickness_mm=THICKNESS_MM, intervals=300, md=md
                     ),
                 )
             )

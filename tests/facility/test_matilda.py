@@ -47,13 +47,17 @@ def _copies(sim_files, kind: str, tmp_path: Path) -> tuple[Path, Path]:
     sample, blank = sim_files[kind, "sample"], sim_files[kind, "blank"]
     folder = tmp_path / sample.parent.name
     folder.mkdir()
-    return shutil.copy(sample, folder), shutil.copy(blank, folder)
+    return Path(shutil.copy(sample, folder)), Path(shutil.copy(blank, folder))
 
 
-def median_difference(q_ref: np.ndarray, i_ref: np.ndarray, q: np.ndarray, i: np.ndarray) -> float:
-    """Median of |i / i_ref - 1| over the common Q range, ``i_ref`` interpolated in log-log."""
-    good = (q_ref > 0) & (i_ref > 0) & np.isfinite(i_ref)
-    q_ref, i_ref = q_ref[good], i_ref[good]
+def median_difference(ours, q: np.ndarray, i: np.ndarray) -> float:
+    """Median of |i / ours - 1| over the common Q range, our curve interpolated in log-log.
+
+    The common range is where our curve is measured: intensity above three
+    times its uncertainty (beyond, both curves are noise about zero).
+    """
+    good = (ours.q > 0) & np.isfinite(ours.i) & (ours.i > 3 * ours.idev)
+    q_ref, i_ref = ours.q[good], ours.i[good]
     keep = (q > 0) & (i > 0) & np.isfinite(i) & (q >= q_ref.min()) & (q <= q_ref.max())
     assert keep.sum() > 20, "too few points in the common Q range"
     order = np.argsort(q_ref)
@@ -73,9 +77,7 @@ def test_matilda_reduces_our_usaxs_files_as_we_do(matilda, sim_files, tmp_path, 
     )
     cal = result["CalibratedData"]
     assert cal["SMR_Qvec"] is not None and len(cal["SMR_Qvec"]) > 50
-    diff = median_difference(
-        smeared.q, smeared.i, np.asarray(cal["SMR_Qvec"]), np.asarray(cal["SMR_Int"])
-    )
+    diff = median_difference(smeared, np.asarray(cal["SMR_Qvec"]), np.asarray(cal["SMR_Int"]))
     assert diff < AGREEMENT, f"Matilda's SMR curve differs from ours by {diff:.1%} (median)"
 
 
@@ -87,5 +89,15 @@ def test_matilda_reduces_our_area_files_as_we_do(matilda, sim_files, tmp_path, k
         str(sample.parent), sample.name, str(blank.parent), blank.name, recalculateAllData=True
     )
     cal = result["CalibratedData"]
-    diff = median_difference(ours.q, ours.i, np.asarray(cal["Q"]), np.asarray(cal["Intensity"]))
+    diff = median_difference(ours, np.asarray(cal["Q"]), np.asarray(cal["Intensity"]))
     assert diff < AGREEMENT, f"Matilda's {kind} curve differs from ours by {diff:.1%} (median)"
+
+
+def test_median_difference_sees_a_scale_error():
+    from usaxs_bluesky.reduction.common import ReducedCurve
+
+    q = np.geomspace(1e-3, 1e-1, 100)
+    i = q**-3
+    ours = ReducedCurve(q=q, i=i, idev=0.01 * i, qdev=0 * q, dql=None, smeared=False)
+    assert median_difference(ours, q[::3], 1.1 * i[::3]) == pytest.approx(0.1)
+    assert median_difference(ours, q[::3], i[::3]) == pytest.approx(0.0, abs=1e-12)

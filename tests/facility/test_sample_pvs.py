@@ -7,7 +7,7 @@ import pytest
 
 from usaxs_bluesky.plans.common import pv_text
 
-from .conftest import THICKNESS_MM
+from .conftest import BLANK_TITLE, SAMPLE_TITLE, THICKNESS_MM
 
 BASELINE = "entry/instrument/bluesky/streams/baseline"
 
@@ -22,7 +22,7 @@ def test_baseline_and_sample_group_agree(sim_files):
     for (kind, role), path in sim_files.items():
         with h5py.File(path) as f:
             title = _text(f["entry/sample/name"])
-            assert title == ("AirBlank" if role == "blank" else "spheres"), (kind, role)
+            assert title == (BLANK_TITLE if role == "blank" else SAMPLE_TITLE), (kind, role)
             for reading in ("value_start", "value_end"):
                 assert _text(f[f"{BASELINE}/sample_data_title/{reading}"]) == title, path
                 thickness = float(f[f"{BASELINE}/sample_data_thickness/{reading}"][()])
