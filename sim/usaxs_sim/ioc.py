@@ -30,8 +30,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import multiprocessing
 import os
-import threading
 
 import numpy as np
 from caproto.server import PVGroup, SubGroup, pvproperty
@@ -495,18 +495,21 @@ class _NoBeaconNoise(logging.Filter):
         return "beacon" not in str(record.msg)
 
 
-def start_repeater(host: str) -> threading.Thread:
-    """Serve a CA repeater on ``EPICS_CA_REPEATER_PORT`` of ``host`` in a daemon thread.
+def start_repeater(host: str) -> multiprocessing.Process:
+    """Serve a CA repeater on ``EPICS_CA_REPEATER_PORT`` of ``host`` in a daemon process.
 
     Clients (pyepics' libca) then register with it instead of trying to spawn a
     ``caRepeater`` executable ("Unable to start CA Repeater" warnings); if one
-    already runs on that port, caproto's repeater returns at once.
+    already runs on that port, caproto's repeater returns at once. A process of
+    its own, so a busy simulation never delays its answers; it ends with the IOC.
     """
     from caproto.sync.repeater import run as run_repeater
 
-    thread = threading.Thread(target=run_repeater, args=(host,), name="ca-repeater", daemon=True)
-    thread.start()
-    return thread
+    process = multiprocessing.Process(
+        target=run_repeater, args=(host,), name="ca-repeater", daemon=True
+    )
+    process.start()
+    return process
 
 
 def run(
