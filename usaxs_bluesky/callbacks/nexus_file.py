@@ -463,7 +463,8 @@ class RunFile:
         """Write a text or number in this layout's rank (``facility_rank``), else as write_value."""
         if not self.facility_rank or not isinstance(value, str | int | float):
             return write_value(group, name, value, **attrs)
-        attrs.setdefault("units", "")
+        if {"source", "epics_pv", "ophyd_name"} & attrs.keys():  # a metadata value: say its units
+            attrs.setdefault("units", "")
         if isinstance(value, str):
             if "\x00" in value:
                 value = value.replace("\x00", "\ufffd")
