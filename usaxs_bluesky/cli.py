@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import pkgutil
 import sys
 import warnings
@@ -30,6 +31,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``usaxs`` console script."""
     # tiled's in-process client imports starlette's test client, which warns on every start
     warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
+    # tiled's embedded server logs its version at every start (a filter survives its import)
+    logging.getLogger("tiled.server.app").addFilter(
+        lambda record: not record.getMessage().startswith("Tiled version")
+    )
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

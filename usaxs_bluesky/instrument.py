@@ -19,6 +19,7 @@ from ophyd import Device, EpicsSignal, EpicsSignalRO, Signal
 
 from .devices.area_detector import AreaDetector
 from .devices.counting import AmplifierGains, AutorangeAmplifier, Scaler, UpdRatio
+from .devices.data_files import DataFiles
 from .devices.flyscan import UsaxsFlyer
 from .devices.monochromator import Monochromator
 from .devices.sample import SampleData, UserData
@@ -162,6 +163,7 @@ def build_instrument(config: dict[str, Any] | None = None) -> Instrument:
     add("mode", EpicsSignal(prefix + terms["mode"], name="mode", string=True, put_complete=True))
 
     add("data_root", Signal(name="data_root", value=str(Path("usaxs_data").resolve())))
+    add("data_files", DataFiles(root=inst.devices["data_root"], name="data_files"))
     # the session's loaded MetadataRequests (metadata/requests.py), None when none is loaded
     add("metadata_requests", Signal(name="metadata_requests", value=None))
     add("flyscan", UsaxsFlyer(pvs=config["flyscan"], pv_prefix=prefix, name="flyscan"))

@@ -16,6 +16,12 @@ def _wave(name, dtype, length):
     return pvproperty(name=name, value=[dtype(0)], dtype=dtype, max_length=length, read_only=True)
 
 
+MCA1_CLOCK_HZ = 1e6
+"""Rate of the reference counted in mca1 (the facility's files: 1 MHz)."""
+MCS_INTERNAL_CLOCK_HZ = 50e6
+"""The SIS3820 internal clock that ``clock_frequency`` reports (50 MHz in the facility files)."""
+
+
 class FlyScan(PVGroup):
     """Fly scan PVs (no prefix).
 
@@ -24,8 +30,10 @@ class FlyScan(PVGroup):
     ``usxLAX:USAXSfly:Abort`` (write 1 aborts).
     Trajectory: ``usxAERO:pm1:`` NumPulses PulsePositions[NumPulses] PulseMode
     M6Positions[300] NumPoints FixedTime.
-    Scaler: ``usxLAX:3820:`` mca1 (clock) mca2 (I0) mca3 (UPD) [NumPulses-1],
-    CurrentChannel ElapsedReal NuseAll MaxChannels clock_frequency.
+    Scaler: ``usxLAX:3820:`` mca1 (clock: counts of the 1 MHz reference, as at
+    the instrument) mca2 (I0) mca3 (UPD) [NumPulses-1], CurrentChannel
+    ElapsedReal NuseAll MaxChannels clock_frequency (the MCS internal 50 MHz
+    clock, which the facility's files record, not the rate mca1 counts).
     Range changes: ``usxLAX:USAXSfly:DDPCA300:`` ampGain ampReqGain mcsChan;
     ``usxLAX:USAXSfly:AR:`` pos mcsChan.
 
@@ -51,7 +59,9 @@ class FlyScan(PVGroup):
     elapsed_real = pvproperty(name="usxLAX:3820:ElapsedReal", value=0.0, read_only=True)
     nuse_all = pvproperty(name="usxLAX:3820:NuseAll", value=8000)
     max_channels = pvproperty(name="usxLAX:3820:MaxChannels", value=160000, read_only=True)
-    clock_frequency = pvproperty(name="usxLAX:3820:clock_frequency", value=50e6, read_only=True)
+    clock_frequency = pvproperty(
+        name="usxLAX:3820:clock_frequency", value=MCS_INTERNAL_CLOCK_HZ, read_only=True
+    )
     amp_gain = _wave("usxLAX:USAXSfly:DDPCA300:ampGain", float, 1000)
     amp_req_gain = _wave("usxLAX:USAXSfly:DDPCA300:ampReqGain", float, 1000)
     amp_chan = _wave("usxLAX:USAXSfly:DDPCA300:mcsChan", float, 1000)
@@ -136,7 +146,8 @@ class FlyScan(PVGroup):
             gain_d=float(amp.gainD.value) if amp.is_auto() else 1e300,
             mask_times=masks,
         )
-        clock = np.round(float(self.clock_frequency.value) * dt).astype(np.int64)
+        # channel 1 counts the 1 MHz reference, not the MCS clock that clock_frequency reports
+        clock = np.round(MCA1_CLOCK_HZ * dt).astype(np.int64)
         i0c = top.rng.poisson(i0 * dt + physics.ION_CHAMBER_DARK * dt)
         return dict(
             positions=positions,

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import multiprocessing
 import os
 
 import numpy as np
@@ -497,6 +498,23 @@ class _NoBeaconNoise(logging.Filter):
         return "beacon" not in str(record.msg)
 
 
+def start_repeater(host: str) -> multiprocessing.Process:
+    """Serve a CA repeater on ``EPICS_CA_REPEATER_PORT`` of ``host`` in a daemon process.
+
+    Clients (pyepics' libca) then register with it instead of trying to spawn a
+    ``caRepeater`` executable ("Unable to start CA Repeater" warnings); if one
+    already runs on that port, caproto's repeater returns at once. A process of
+    its own, so a busy simulation never delays its answers; it ends with the IOC.
+    """
+    from caproto.sync.repeater import run as run_repeater
+
+    process = multiprocessing.Process(
+        target=run_repeater, args=(host,), name="ca-repeater", daemon=True
+    )
+    process.start()
+    return process
+
+
 def run(
     host: str = "127.0.0.1",
     server_port: int = 5064,
@@ -525,6 +543,7 @@ def run(
 
     for name in ("caproto", "caproto.ctx", "caproto.server"):
         logging.getLogger(name).addFilter(_NoBeaconNoise())
+    start_repeater(host)
 
     ioc = UsaxsSimIOC(prefix=prefix, time_scale=time_scale, seed=seed, **ioc_kwargs)
     ca_run(ioc.pvdb, interfaces=[host], log_pv_names=log_pv_names)

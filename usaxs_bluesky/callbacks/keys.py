@@ -22,6 +22,7 @@ BASELINE = "baseline"
 HDF5_PATH = "hdf5_path"
 HDF5_FILE = "hdf5_file"
 TITLE = "title"
+USER_NAME = "user_name"
 THICKNESS_MM = "sample_thickness_mm"
 
 # --------------------------------------------------------------------------- fly scan
@@ -121,11 +122,36 @@ FLY_METADATA = {
     "trans_I0_gain": "terms_tr_I0_gain",
     "trans_pin_time": "terms_tr_count_time",
     "measure_trans_pin": "terms_tr_measure",
+    "ARenc_0": "a_stage_r",
+    "mono_shtr_opened": "mono_shutter_state",
     **{f"upd_gain{r}": UPD_GAIN.format(r=r) for r in RANGES},
     **{f"upd_bkg{r}": UPD_BKG.format(r=r) for r in RANGES},
     **{f"upd_bkgErr{r}": UPD_BKG_ERR.format(r=r) for r in RANGES},
+    "upd_bkg_err0": UPD_BKG_ERR.format(r=0),
+    # the same values named for the amplifier, as the facility's saver also writes them
+    # (the facility spells the range-0 error ``bkg_err0`` and the others ``bkgErr<r>``)
+    **{f"{FLY_AMPLIFIER}_gain{r}": UPD_GAIN.format(r=r) for r in RANGES},
+    **{f"{FLY_AMPLIFIER}_bkg{r}": UPD_BKG.format(r=r) for r in RANGES},
+    **{f"{FLY_AMPLIFIER}_bkgErr{r}": UPD_BKG_ERR.format(r=r) for r in RANGES if r},
+    f"{FLY_AMPLIFIER}_bkg_err0": UPD_BKG_ERR.format(r=0),
     **{f"upd_amp_change_mask_time{r}": f"terms_amp_block_time{r}" for r in RANGES},
 }
+#: ``/entry/flyScan`` values derived from the run: facility name -> fly-scan scalar it repeats
+FLY_ALIASES = {"AR_count": "AR_pulses", "mca_channels_used": "AR_pulses"}
+#: fly-scan amplifier code of ``/entry/flyScan/upd_flyScan_amplifier`` (1 = DDPCA300)
+FLY_AMPLIFIER_CODE = 1
+
+#: ``/entry/sample`` fields of the facility: name -> baseline / configuration key
+SAMPLE_FIELDS = {
+    "chemical_formula": "sample_data_chemical_formula",
+    "concentration": "sample_data_concentration",
+    "description": "sample_data_description",
+    "scattering_length_density": "sample_data_scattering_length_density",
+    "volume_fraction": "sample_data_volume_fraction",
+    "temperature": "sample_data_temperature",
+}
+RUN_CYCLE = "user_data_run_cycle"
+PROPOSAL = "user_data_proposal_id"
 
 # --------------------------------------------------------------------------- step scan
 STEP_AR = "a_stage_r"
@@ -144,12 +170,17 @@ STEP_COLUMNS = {
     "UPD": STEP_UPD,
     "TRD": "TRD",
     "scaler0_time": SCALER_TIME,
+    "I0_USAXS": STEP_I0,
+    "PD_USAXS": STEP_UPD,
     "upd_autorange_controls_reqrange": UPD_RANGE,
     "upd_ratio": "upd_ratio",
 }
 #: derived per-point columns of step scans (gain of the range in use, constant I0 gain)
 STEP_UPD_GAIN_COLUMN = "upd_autorange_controls_gain"
 STEP_I0_GAIN_COLUMN = "I0_autorange_controls_gain"
+#: derived per-point column of step scans: counting time in ticks of the scaler clock
+STEP_SECONDS_COLUMN = "seconds"
+SCALER_FREQ = "scaler_freq"
 
 #: baseline aliases of step scans: facility name -> our baseline / configuration key
 STEP_BASELINE = {
@@ -159,7 +190,28 @@ STEP_BASELINE = {
     "terms_USAXS_diode_upd_size": "terms_upd_size",
     "monochromator_dcm_wavelength": WAVELENGTH,
     "monochromator_dcm_energy": ENERGY,
-    "scaler0_freq": "scaler_freq",
+    "scaler0_freq": SCALER_FREQ,
+    "upd_autorange_controls_gainU": "upd_autorange_gain_up",
+    "upd_autorange_controls_gainD": "upd_autorange_gain_down",
+    "upd_autorange_controls_lurange": UPD_RANGE,
+    "terms_USAXS_center_MR": "terms_mr_center",
+    "terms_USAXS_diode_dx": "terms_diode_dx",
+    "terms_USAXS_diode_dy": "terms_diode_dy",
+    "terms_USAXS_finish": "terms_finish",
+    "terms_USAXS_num_points": "terms_num_points",
+    "terms_USAXS_start_offset": "terms_start_offset",
+    "terms_USAXS_uaterm": "terms_ua_term",
+    "terms_USAXS_usaxs_minstep": "terms_min_step",
+    "terms_USAXS_usaxs_time": "terms_count_time",
+    "terms_USAXS_transmission_measure": "terms_tr_measure",
+    "terms_USAXS_transmission_ax": "terms_tr_ax_position",
+    "terms_FlyScan_use_flyscan": "terms_use_flyscan",
+    "terms_FlyScan_number_points": "terms_fs_num_points",
+    "terms_FlyScan_scan_time": "terms_fs_scan_time",
+    "monochromator_dcm_theta": "monochromator_theta",
+    "waxsx": "waxs_stage_x",
+    "user_data_sample_title": "sample_data_title",
+    "user_data_sample_thickness": "sample_data_thickness",
     "terms_USAXS_transmission_diode_counts": "terms_tr_pin_counts",
     "terms_USAXS_transmission_diode_gain": "terms_tr_pin_gain",
     "terms_USAXS_transmission_I0_counts": "terms_tr_I0_counts",
@@ -171,6 +223,17 @@ STEP_BASELINE = {
         f"upd_autorange_controls_ranges_gain{r}_background_error": UPD_BKG_ERR.format(r=r)
         for r in RANGES
     },
+}
+
+#: ``/entry/instrument/slits`` of step scans: slit -> {facility name: baseline key}
+STEP_SLITS = {
+    "usaxs_slit": {
+        "x": "usaxs_slit_x",
+        "y": "usaxs_slit_y",
+        "x_gap": "usaxs_slit_h_size",
+        "y_gap": "usaxs_slit_v_size",
+    },
+    "guard_slit": {"x_gap": "guard_slit_h_size", "y_gap": "guard_slit_v_size"},
 }
 
 # --------------------------------------------------------------------------- SAXS / WAXS
@@ -218,12 +281,37 @@ AREA_METADATA = {
     "SAXS_Z": "saxs_stage_z",
     "WAXS_X": "waxs_stage_x",
     "scaler_freq": "scaler_freq",
+    "Model": AREA_MODEL,
+    "Manufacturer": AREA_MANUFACTURER,
+    "APS_run_cycle": "user_data_run_cycle",
+    "GUPNumber": "user_data_proposal_id",
+    "mr_enc": "m_stage_r",
+    "m2rp": "m_stage_r2p",
+    "mx": "m_stage_x",
+    "my": "m_stage_y",
+    "Sample_ChemicalFormula": "sample_data_chemical_formula",
+    "Sample_Concentration": "sample_data_concentration",
+    "Sample_Description": "sample_data_description",
+    "Sample_ScatteringLengthDensity": "sample_data_scattering_length_density",
+    "Sample_VolumeFraction": "sample_data_volume_fraction",
+}
+#: ``/entry/instrument/aperture`` of SAXS/WAXS (the USAXS slit): facility name -> key
+AREA_APERTURE = {
+    "hcenter": "usaxs_slit_x",
+    "hsize": "usaxs_slit_h_size",
+    "vcenter": "usaxs_slit_y",
+    "vsize": "usaxs_slit_v_size",
 }
 #: SAXS/WAXS transmission values measured just before the exposure: start-document keys
 #: (``plans.transmission``) with their source PVs in ``start["transmission_sources"]``
 AREA_TRANSMISSION = ("Pin_TrPD", "Pin_TrPDgain", "Pin_TrI0", "Pin_TrI0gain", "Pin_TrTime")
 #: ``/entry/Metadata`` sums over the frames of the primary stream: facility name -> data key
 AREA_TOTALS = {"I0_cts": "I0", "I00_cts": "I00", "TR_cts": "TRD", "Exp_time": SCALER_TIME}
+#: gated totals (counted while the detector acquires): the scaler is gated by the
+#: exposure, so they are the same values: total -> its gated name
+AREA_GATED = {"I0_cts": "I0_cts_gated", "TR_cts": "TR_cts_gated", "Exp_time": "Exp_time_gated"}
+#: ``/entry/Metadata`` units written beside a value, as the facility does: name -> value
+AREA_UNIT_NAMES = {"monoE_EGU": "monoE", "wavelength_EGU": "wavelength"}
 
 # --------------------------------------------------------------------------- units
 #: units of keys whose descriptor gives none (the quantity is known from the PV's role)
@@ -259,6 +347,10 @@ UNITS_FALLBACK = {
     "TRD": "counts",
     "positions_ay_in": "mm",
     "sample_data_thickness": "mm",
+    # the facility's units of the usxSample:* values
+    "sample_data_concentration": "g/cm3",
+    "sample_data_scattering_length_density": "cm/cm3",
+    "sample_data_temperature": "C",
 }
 for _det in AREA_DETECTORS.values():
     UNITS_FALLBACK[AREA_ACQUIRE_TIME.format(det=_det)] = "s"

@@ -22,7 +22,7 @@ from h5py import h5d, h5o, h5s, h5t
 
 from .. import __version__
 from .h5stream import LCPL, ColumnWriter, set_attrs
-from .keys import BASELINE, THICKNESS_MM, TITLE, UNITS_FALLBACK, UNITS_RENAME
+from .keys import BASELINE, SAMPLE_FIELDS, THICKNESS_MM, TITLE, UNITS_FALLBACK, UNITS_RENAME
 
 STRING = h5py.string_dtype("utf-8")
 BLUESKY = "instrument/bluesky"
@@ -35,6 +35,14 @@ LOCAL_SOURCES = ("fixed", "per_sample")
 def iso_time(epoch: float) -> str:
     """Return the local ISO 8601 time (with offset) of a POSIX time stamp."""
     return datetime.datetime.fromtimestamp(epoch).astimezone().isoformat()
+
+
+def facility_time(epoch: float) -> str:
+    """Return the local time of a POSIX time stamp as the facility writes it.
+
+    Example: ``2025-02-21 15:05:27.924776`` (``/entry/metadata/timeStamp``, ``Metadata/StartTime``).
+    """
+    return datetime.datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def to_json(value: Any) -> str:
@@ -158,6 +166,42 @@ def link(group: h5py.Group, name: str, target: h5py.HLObject | None) -> bool:
     return True
 
 
+def facility_value(group: h5py.Group, name: str, target: h5py.Dataset | None) -> bool:
+    """Write a scalar ``target`` as ``group/name`` of shape (1,), as the facility's savers do.
+
+    The copy keeps the target's ``@units`` and source attributes and names the
+    dataset it copies in ``@copy_of``; anything that is not a scalar is
+    hard-linked (:func:`link`). Returns False if ``target`` is None or the name is taken.
+    """
+    if target is None or name in group:
+        return False
+    if target.shape != ():
+        return link(group, name, target)
+    value = target[()]
+    if isinstance(value, bytes):
+        dataset = group.create_dataset(name, data=np.array([value], dtype=f"S{max(len(value), 1)}"))
+    else:
+        dataset = _new_dataset(group, name, np.asarray([value]))
+    attrs = {k: v for k, v in target.attrs.items() if k not in ("target", "copy_of")}
+    set_attrs(dataset, copy_of=target.name, **attrs)
+    return True
+
+
+def facility_text(group: h5py.Group, name: str, text: str, **attrs: Any) -> h5py.Dataset:
+    """Write ``text`` as a (1,) fixed-length byte string, as the facility's savers do."""
+    raw = text.encode("utf-8")
+    dataset = group.create_dataset(name, data=np.array([raw], dtype=f"S{max(len(raw), 1)}"))
+    set_attrs(dataset, **attrs)
+    return dataset
+
+
+def facility_number(group: h5py.Group, name: str, value: float | int, **attrs: Any) -> h5py.Dataset:
+    """Write a number as a (1,) array, as the facility's savers do."""
+    dataset = _new_dataset(group, name, np.asarray([value]))
+    set_attrs(dataset, **attrs)
+    return dataset
+
+
 class _Stream:
     """The columns of one event stream: ``bluesky/streams/<name>/<key>`` and ``time``."""
 
@@ -221,6 +265,21 @@ class _Baseline:
             created[key] = write_value(sub, which, value, **attrs)
         return created if which == "value_start" else {}
 
+    def close(self) -> None:
+        """Add ``<key>/value``: the readings before and after the run in one array (apstools)."""
+        for sub in self.group.values():
+            readings = [sub[k] for k in ("value_start", "value_end") if k in sub]
+            if "value" in sub or not readings or readings[0].shape != ():
+                continue
+            values = [r[()] for r in readings]
+            if isinstance(values[0], bytes):
+                size = max(1, *(len(v) for v in values))
+                dataset = sub.create_dataset("value", data=np.array(values, dtype=f"S{size}"))
+            else:
+                dataset = _new_dataset(sub, "value", np.asarray(values))
+            attrs = {k: v for k, v in readings[0].attrs.items() if k != "target"}
+            set_attrs(dataset, long_name="readings before and after the run", **attrs)
+
 
 class RunFile:
     """A run's NeXus file: entry, sample, run metadata, streams, instrument state, external data.
@@ -233,6 +292,9 @@ class RunFile:
     """
 
     default_data = "data"
+    #: True: the facility-facing scalars (title, sample, layout groups) have shape (1,), as the
+    #: facility's fly-scan and areaDetector savers write them; False: rank 0 (apstools' files)
+    facility_rank = False
 
     def __init__(self, h5: h5py.File, metadata: Mapping[str, Any], final_path: str) -> None:
         self.h5 = h5
@@ -256,15 +318,16 @@ class RunFile:
             HDF5_Version=h5py.version.hdf5_version,
         )
         self.entry = entry = new_group(h5, "entry", "NXentry")
-        write_value(entry, "title", str(self.md.get(TITLE, "")), source="start document: title")
-        write_value(entry, "start_time", iso_time(self.md["time"]))
+        put = self.write
+        put(entry, "title", str(self.md.get(TITLE, "")), source="start document: title")
+        put(entry, "start_time", iso_time(self.md["time"]))
         write_value(entry, "entry_identifier", self.md["uid"], long_name="bluesky run uid")
         if "scan_id" in self.md:
             write_value(entry, "scan_id", self.md["scan_id"])
         write_value(entry, "plan_name", str(self.md.get("plan_name", "")))
-        write_value(entry, "program_name", "usaxs_bluesky", version=__version__)
+        put(entry, "program_name", "usaxs_bluesky", version=__version__)
         self.instrument = new_group(entry, "instrument", "NXinstrument")
-        write_value(self.instrument, "name", str(self.md.get("instrument_name", "")))
+        put(self.instrument, "name", str(self.md.get("instrument_name", "")))
         self.bluesky = new_group(self.instrument, "bluesky", "NXnote")
         write_value(self.bluesky, "file_path", final_path)
         write_value(self.bluesky, "start_document", to_json(self.md), text_format="json")
@@ -274,11 +337,9 @@ class RunFile:
         self.stream_group = new_group(self.bluesky, "streams", "NXnote")
         self.config_group = new_group(self.bluesky, "configuration", "NXnote")
         self.sample = new_group(entry, "sample", "NXsample")
-        write_value(
-            self.sample, "name", str(self.md.get(TITLE, "")), source="start document: title"
-        )
+        put(self.sample, "name", str(self.md.get(TITLE, "")), source="start document: title")
         if self.md.get(THICKNESS_MM) is not None:
-            write_value(
+            put(
                 self.sample,
                 "thickness",
                 float(self.md[THICKNESS_MM]),
@@ -368,6 +429,8 @@ class RunFile:
                 stream.columns.close()
             for writer in self._datums.values():
                 writer.close()
+            if self._baseline is not None:
+                self._baseline.close()
             if stop is not None:
                 self._stopped(stop)
             self._finish()
@@ -395,6 +458,24 @@ class RunFile:
             return new_group(parent, name, nx_class, **attrs)
         set_attrs(group, NX_class=nx_class, **attrs)
         return group
+
+    def write(self, group: h5py.Group, name: str, value: Any, **attrs: Any) -> h5py.Dataset:
+        """Write a text or number in this layout's rank (``facility_rank``), else as write_value."""
+        if not self.facility_rank or not isinstance(value, str | int | float):
+            return write_value(group, name, value, **attrs)
+        if {"source", "epics_pv", "ophyd_name"} & attrs.keys():  # a metadata value: say its units
+            attrs.setdefault("units", "")
+        if isinstance(value, str):
+            if "\x00" in value:
+                value = value.replace("\x00", "\ufffd")
+                attrs["text_note"] = "NUL written as U+FFFD; exact text in the start document"
+            return facility_text(group, name, value, **attrs)
+        return facility_number(group, name, value, **attrs)
+
+    def sample_fields(self, put: Any) -> None:
+        """Add the facility's ``/entry/sample`` fields with ``put(group, name, dataset)``."""
+        for name, key in SAMPLE_FIELDS.items():
+            put(self.sample, name, self.value(key))
 
     def _begin(self) -> None:
         """Layout hook: called once the common part exists."""

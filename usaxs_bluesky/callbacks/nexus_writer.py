@@ -29,7 +29,7 @@ from event_model import DocumentRouter, RunRouter
 from .keys import HDF5_FILE, HDF5_PATH, PLAN_FLY, PLAN_SAXS, PLAN_STEP, PLAN_WAXS, TITLE
 from .nexus_file import RunFile, to_json
 from .nxsas_layout import NXsasFile, WAXSFile
-from .paths import SUFFIX, ExclusiveFile, open_next_data_file, safe_name
+from .paths import DATA_SUFFIXES, ExclusiveFile, open_next_data_file, safe_name
 from .usaxs_layout import FlyScanFile, StepScanFile
 
 FileCallback = Callable[[str, Path, str], None]
@@ -41,20 +41,23 @@ LAYOUTS: dict[str, type[RunFile]] = {
     PLAN_FLY: FlyScanFile,
     PLAN_STEP: StepScanFile,
 }
-_NUMBERED = re.compile(rf"^(?P<stem>.+)_\d{{4,}}{re.escape(SUFFIX)}$")
+_NUMBERED = re.compile(
+    rf"^(?P<stem>.+)_\d{{4,}}(?P<suffix>{'|'.join(re.escape(x) for x in DATA_SUFFIXES)})$"
+)
 
 
 def planned_path(start: Mapping[str, Any]) -> Path:
     """Return ``hdf5_path/hdf5_file`` of a start document; ValueError if it is not safe.
 
     The folder must be absolute without ``..``; the file a plain safe name
-    ending ``.h5`` (as ``callbacks.paths`` makes them).
+    ending ``.h5`` or ``.hdf`` (as ``callbacks.paths`` makes them).
     """
     folder, name = Path(str(start[HDF5_PATH])), str(start[HDF5_FILE])
     if not folder.is_absolute() or ".." in folder.parts:
         raise ValueError(f"hdf5_path {str(folder)!r} must be an absolute path without '..'")
-    if not name.endswith(SUFFIX) or len(name) > 255 or safe_name(name, len(name)) != name:
-        raise ValueError(f"hdf5_file {name!r} is not a safe file name ending {SUFFIX}")
+    ends = " or ".join(DATA_SUFFIXES)
+    if not name.endswith(DATA_SUFFIXES) or len(name) > 255 or safe_name(name, len(name)) != name:
+        raise ValueError(f"hdf5_file {name!r} is not a safe file name ending {ends}")
     return folder / name
 
 
@@ -66,7 +69,7 @@ def open_output(final: Path, start: Mapping[str, Any]) -> ExclusiveFile:
     except FileExistsError:
         match = _NUMBERED.match(final.name)
         stem = match.group("stem") if match else str(start.get(TITLE) or final.stem)
-        output = open_next_data_file(final.parent, stem)
+        output = open_next_data_file(final.parent, stem, suffix=final.suffix)
     return output
 
 

@@ -1,6 +1,8 @@
 """Data file names and folders in the facility layout, and exclusive file creation.
 
-Layout: ``<root>/YYYY-MM/MM_DD_<user>/MM_DD_<user>_<technique>/<sample>_<NNNN>.h5``.
+Layout: ``<root>/YYYY-MM/MM_DD_<user>/MM_DD_<user>_<technique>/<sample>_<NNNN>.<ext>``
+(``.h5`` for USAXS, ``.hdf`` for SAXS and WAXS, as at the facility). The order
+number ``NNNN`` is one counter per user folder (:class:`OrderNumbers`).
 
 Files are written under a hidden temporary name in their final folder
 (``.<name>.partial-<random>``) and linked to their final name only when
@@ -9,6 +11,7 @@ complete, never overwriting an existing file.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -23,6 +26,11 @@ from types import TracebackType
 
 TECHNIQUES = ("usaxs", "saxs", "waxs")
 SUFFIX = ".h5"
+#: file name ending per technique, as the facility names them
+SUFFIXES = {"usaxs": SUFFIX, "saxs": ".hdf", "waxs": ".hdf"}
+DATA_SUFFIXES = tuple(sorted(set(SUFFIXES.values())))
+ORDER_FILE = ".order_numbers.json"
+"""The order-number state of a user folder (hidden, beside the technique folders)."""
 PARTIAL = ".partial-"
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {
     f"{p}{i}" for p in ("COM", "LPT") for i in range(10)
@@ -62,6 +70,19 @@ def _trim(text: str) -> str:
     return text.lstrip("._-").rstrip("._")
 
 
+def user_folder(root: str | Path, when: datetime, user: str) -> Path:
+    """Return ``<root>/YYYY-MM/MM_DD_<user>`` (not created); ``user`` is made safe.
+
+    Raise ValueError if the folder would resolve outside ``root`` (e.g. through
+    a symbolic link).
+    """
+    root = Path(root)
+    folder = root / f"{when:%Y-%m}" / f"{when:%m_%d}_{safe_name(user)}"
+    if not folder.resolve().is_relative_to(root.resolve()):
+        raise ValueError(f"data folder {folder} resolves outside the data root {root}")
+    return folder
+
+
 def data_folder(root: str | Path, when: datetime, user: str, technique: str) -> Path:
     """Return ``<root>/YYYY-MM/MM_DD_<user>/MM_DD_<user>_<technique>`` (not created).
 
@@ -72,18 +93,91 @@ def data_folder(root: str | Path, when: datetime, user: str, technique: str) -> 
     tech = str(technique).lower()
     if tech not in TECHNIQUES:
         raise ValueError(f"technique {technique!r} not allowed; use one of {', '.join(TECHNIQUES)}")
-    day = f"{when:%m_%d}_{safe_name(user)}"
-    root = Path(root)
-    folder = root / f"{when:%Y-%m}" / day / f"{day}_{tech}"
-    if not folder.resolve().is_relative_to(root.resolve()):
+    parent = user_folder(root, when, user)
+    folder = parent / f"{parent.name}_{tech}"
+    if not folder.resolve().is_relative_to(Path(root).resolve()):
         raise ValueError(f"data folder {folder} resolves outside the data root {root}")
     return folder
 
 
-def _numbers(folder: Path, stem: str) -> Iterator[int]:
-    """Yield the numbers of ``<stem>_NNNN.h5`` files and their partial files in ``folder``."""
+_ORDER = re.compile(
+    rf"^\.?.+_(\d{{4,}})(?:{'|'.join(re.escape(x) for x in DATA_SUFFIXES)})"
+    rf"(?:{re.escape(PARTIAL)}\w+)?$"
+)
+
+
+def highest_order_number(folder: str | Path) -> int:
+    """Return the highest order number of the data files in a user folder's technique folders.
+
+    Counts ``<name>_NNNN.h5`` / ``.hdf`` files and their partial files; 0 if none.
+    """
+    folder = Path(folder)
+    highest = 0
+    for tech in TECHNIQUES:
+        try:
+            names = os.listdir(folder / f"{folder.name}_{tech}")
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in names:
+            match = _ORDER.match(entry)
+            if match:
+                highest = max(highest, int(match.group(1)))
+    return highest
+
+
+class OrderNumbers:
+    """The file order numbers of one user folder, as at the facility.
+
+    One counter per user folder, growing through the session and never reused:
+    the USAXS, SAXS and WAXS files of one sample measurement (consecutive runs
+    of one title, each technique once) share a number; a new title, or a
+    technique measured again, takes the next one. The state lives in
+    ``<folder>/.order_numbers.json`` (written atomically), so it survives a
+    restart; files found in the folder that are numbered higher win over it.
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / ORDER_FILE
+        self.last, self.title, self.techniques = 0, None, []
+        try:
+            state = json.loads(self.path.read_text())
+            self.last = int(state["last"])
+            self.title = state.get("title")
+            self.techniques = [str(t) for t in state.get("techniques", [])]
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            pass
+
+    def assign(self, title: str, technique: str) -> int:
+        """Return the order number of the next file of ``title`` by ``technique``; record it."""
+        tech = str(technique).lower()
+        on_disk = highest_order_number(self.folder)
+        if on_disk > self.last:
+            self.last, self.title, self.techniques = on_disk, None, []
+        if self.last and title == self.title and tech not in self.techniques:
+            self.techniques.append(tech)
+        else:
+            self.last, self.title, self.techniques = self.last + 1, title, [tech]
+        self._save()
+        return self.last
+
+    def _save(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        state = {"last": self.last, "title": self.title, "techniques": self.techniques}
+        temp = self.folder / f"{ORDER_FILE}{PARTIAL}{secrets.token_hex(6)}"
+        temp.write_text(json.dumps(state))
+        os.replace(temp, self.path)
+
+
+def numbered_name(title: str, number: int, technique: str) -> str:
+    """Return ``<safe title>_<NNNN><ext>``: the file of order ``number`` (ext by technique)."""
+    return f"{safe_name(title)}_{number:04d}{SUFFIXES[str(technique).lower()]}"
+
+
+def _numbers(folder: Path, stem: str, suffix: str = SUFFIX) -> Iterator[int]:
+    """Yield the numbers of ``<stem>_NNNN<suffix>`` files and their partial files in ``folder``."""
     pattern = re.compile(
-        rf"^\.?{re.escape(stem)}_(\d{{4,}}){re.escape(SUFFIX)}(?:{re.escape(PARTIAL)}\w+)?$"
+        rf"^\.?{re.escape(stem)}_(\d{{4,}}){re.escape(suffix)}(?:{re.escape(PARTIAL)}\w+)?$"
     )
     try:
         names = os.listdir(folder)
@@ -95,16 +189,16 @@ def _numbers(folder: Path, stem: str) -> Iterator[int]:
             yield int(match.group(1))
 
 
-def next_data_path(folder: str | Path, sample: str) -> Path:
-    """Return ``<folder>/<safe sample>_<NNNN>.h5`` numbered one above the highest in use.
+def next_data_path(folder: str | Path, sample: str, suffix: str = SUFFIX) -> Path:
+    """Return ``<folder>/<safe sample>_<NNNN><suffix>`` numbered one above the highest in use.
 
     Counts finished files and in-progress partial files of the same sample;
     starts at 0001. The folder need not exist.
     """
     folder = Path(folder)
     stem = safe_name(sample)
-    number = max(_numbers(folder, stem), default=0) + 1
-    return folder / f"{stem}_{number:04d}{SUFFIX}"
+    number = max(_numbers(folder, stem, suffix), default=0) + 1
+    return folder / f"{stem}_{number:04d}{suffix}"
 
 
 def partial_files(final_path: str | Path) -> list[Path]:
@@ -210,13 +304,15 @@ def exclusive_output(final_path: str | Path) -> Iterator[Path]:
         yield output.temp_path
 
 
-def open_next_data_file(folder: str | Path, sample: str, attempts: int = 20) -> ExclusiveFile:
-    """Return an opened ExclusiveFile for the next free ``<sample>_<NNNN>.h5`` in ``folder``.
+def open_next_data_file(
+    folder: str | Path, sample: str, attempts: int = 20, suffix: str = SUFFIX
+) -> ExclusiveFile:
+    """Return an opened ExclusiveFile for the next free ``<sample>_<NNNN><suffix>`` in ``folder``.
 
     Retries with the next number when a concurrent writer took the name first.
     """
     for _ in range(attempts):
-        output = ExclusiveFile(next_data_path(folder, sample))
+        output = ExclusiveFile(next_data_path(folder, sample, suffix))
         try:
             output.open()
         except FileExistsError:

@@ -264,6 +264,10 @@ class LiveReducer:
                 if item is None:
                     return
                 self.reduce(*item)
+            except ReductionError as exc:  # e.g. no blank yet: one line, no traceback
+                uid, path = item
+                log.error("live reduction of %s not done: %s", path.name, exc)
+                self.errors.append((uid, path, str(exc)))
             except Exception as exc:  # noqa: BLE001 - never raise into the RunEngine
                 uid, path = item
                 log.exception("live reduction of %s (run %s) failed", path, uid)

@@ -19,7 +19,11 @@ import numpy as np
 from .h5stream import ColumnWriter
 from .keys import (
     BASELINE,
+    BEAM_CURRENT,
     ENERGY,
+    FLY_ALIASES,
+    FLY_AMPLIFIER_CODE,
+    FLY_CLOCK,
     FLY_COLUMNS,
     FLY_METADATA,
     FLY_SCALARS,
@@ -27,43 +31,68 @@ from .keys import (
     I0_GAIN,
     PRIMARY,
     RANGES,
+    RUN_CYCLE,
+    SCALER_FREQ,
+    SCALER_TIME,
     STEP_AR,
     STEP_BASELINE,
     STEP_COLUMNS,
     STEP_I0_GAIN_COLUMN,
+    STEP_SECONDS_COLUMN,
+    STEP_SLITS,
     STEP_UPD,
     STEP_UPD_GAIN_COLUMN,
     UPD_GAIN,
     UPD_RANGE,
     WAVELENGTH,
 )
-from .nexus_file import RunFile, link, write_value
+from .nexus_file import (
+    RunFile,
+    facility_number,
+    facility_time,
+    facility_value,
+    link,
+    write_value,
+)
 
 
 class UsaxsFile(RunFile):
-    """What both USAXS layouts share: ``/entry/metadata``, monochromator and source groups."""
+    """What both USAXS layouts share: ``/entry/metadata``, monochromator and source groups.
+
+    With ``facility_rank`` (fly scans) the scalars are (1,) copies, the fly-scan
+    saver's rank, rather than links to the rank-0 bluesky values (step scans).
+    """
+
+    def _put(self, group: Any, name: str, target: Any) -> bool:
+        """Link ``target`` as ``group/name``, or copy it with shape (1,) (``facility_rank``)."""
+        return (facility_value if self.facility_rank else link)(group, name, target)
 
     def _common(self) -> None:
         meta = self.group(self.entry, "metadata", "NXcollection")
         for name, key in FLY_METADATA.items():
-            link(meta, name, self.value(key))
-        write_value(meta, "timeStamp", self.entry["start_time"][()].decode())
-        meta["timeStamp"].attrs.update(units="", source="start document: time")
+            self._put(meta, name, self.value(key))
+        stamp = facility_time(float(self.md["time"]))
+        self.write(meta, "timeStamp", stamp, units="", source="start document: time")
         for name in ("x", "y"):
-            link(self.sample, f"sample_{name}", self.value(f"s_stage_{name}"))
+            self._put(self.sample, f"sample_{name}", self.value(f"s_stage_{name}"))
+        self.sample_fields(self._put)
+        self._put(self.entry, "run_cycle", self.value(RUN_CYCLE))
         mono = self.group(self.instrument, "monochromator", "NXmonochromator")
-        link(mono, "wavelength", self.value(WAVELENGTH))
-        link(mono, "energy", self.value(ENERGY))
+        self._put(mono, "wavelength", self.value(WAVELENGTH))
+        self._put(mono, "energy", self.value(ENERGY))
         source = self.group(self.instrument, "source", "NXsource")
-        write_value(source, "type", "Synchrotron X-ray Source")
-        write_value(source, "probe", "x-ray")
-        write_value(source, "name", str(self.md.get("facility", "")), source="start document")
+        self.write(source, "type", "Synchrotron X-ray Source")
+        self.write(source, "probe", "x-ray")
+        self.write(source, "name", str(self.md.get("facility", "")), source="start document")
+        self._put(source, "current", self.value(BEAM_CURRENT))
+        self._put(source, "cycle", self.value(RUN_CYCLE))
 
 
 class FlyScanFile(UsaxsFile):
     """A USAXS fly scan in the layout of the facility's fly-scan saver."""
 
     default_data = "flyScan"
+    facility_rank = True
 
     def _column(self, key: str) -> Any:
         for stream in self.streams.values():
@@ -76,7 +105,22 @@ class FlyScanFile(UsaxsFile):
         for name, key in FLY_COLUMNS.items():
             link(fly, name, self._column(key))
         for name, key in FLY_SCALARS.items():
-            link(fly, name, self.value(key))
+            self._put(fly, name, self.value(key))
+        for name, other in FLY_ALIASES.items():
+            if other in fly and name not in fly:
+                fly[name] = fly[other]
+        clock = self._column(FLY_CLOCK)
+        if clock is not None:
+            facility_number(
+                fly, "mca_channels", len(clock), units="", source="derived: channels of mca1"
+            )
+        facility_number(
+            fly,
+            "upd_flyScan_amplifier",
+            FLY_AMPLIFIER_CODE,
+            units="",
+            source="fixed: the UPD amplifier of the fly scan is a DDPCA300 (code 1)",
+        )
         if "mca3" in fly:
             fly["mca3"].attrs["USAXS_name"] = "upd"
             fly["mca3"].attrs["data_key"] = FLY_UPD
@@ -111,6 +155,10 @@ class StepScanFile(UsaxsFile):
             STEP_UPD_GAIN_COLUMN: table[ranges],
             STEP_I0_GAIN_COLUMN: np.full(len(ranges), float(i0_gain[()])),
         }
+        freq = self.value(SCALER_FREQ)
+        if SCALER_TIME in data and freq is not None:
+            ticks = np.asarray(data[SCALER_TIME], dtype=float) * float(freq[()])
+            block[STEP_SECONDS_COLUMN] = np.round(ticks)
         if len(ranges) == 1:
             self.derived.append({k: v[0] for k, v in block.items()})
         else:
@@ -130,6 +178,13 @@ class StepScanFile(UsaxsFile):
             source=f"derived: {I0_GAIN} at every point",
             **({"epics_pv": i0_attrs["epics_pv"]} if "epics_pv" in i0_attrs else {}),
         )
+        self.derived.set_attrs(
+            STEP_SECONDS_COLUMN,
+            units="",
+            long_name="counting time in ticks of the scaler clock",
+            ophyd_name=SCALER_TIME,
+            source=f"derived: {SCALER_TIME} x {SCALER_FREQ}",
+        )
 
     def _finish(self) -> None:
         self.derived.close()
@@ -138,7 +193,20 @@ class StepScanFile(UsaxsFile):
         baseline = self.stream_group.require_group(BASELINE)
         for name, key in STEP_BASELINE.items():
             dataset = self.value(key)
-            if dataset is not None and name not in baseline:
+            if dataset is None or name in baseline:
+                continue
+            if dataset.parent.parent == baseline:  # a baseline reading: the whole group
+                baseline[name] = dataset.parent
+            else:  # a configuration value: read once, the same before and after the run
                 group = self.group(baseline, name, "NXcollection")
                 link(group, "value_start", dataset)
+                link(group, "value_end", dataset)
+                facility_value(group, "value", dataset)
+        slits = self.group(self.instrument, "slits", "NXnote")
+        for slit, names in STEP_SLITS.items():
+            group = self.group(slits, slit, "NXslit")
+            for name, key in names.items():
+                link(group, name, self.value(key))
+        write_value(self.bluesky, "plan_name", str(self.md.get("plan_name", "")))
+        write_value(self.bluesky, "uid", str(self.md["uid"]), long_name="bluesky run uid")
         self._common()

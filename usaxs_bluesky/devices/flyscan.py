@@ -58,7 +58,7 @@ class UsaxsFlyer(FlyScanHardware):
 
     Streams it describes:
     ``primary`` (one row per MCS channel): ``flyscan_ar`` (mean analyzer angle
-    of the channel, deg), ``flyscan_clock`` (counts of the 50 MHz clock),
+    of the channel, deg), ``flyscan_clock`` (counts of the 1 MHz reference),
     ``flyscan_I0``, ``flyscan_UPD`` (counts), ``flyscan_upd_range``;
     ``flyscan_pulses``: ``flyscan_pulse_position`` (deg) of every pulse;
     ``flyscan_range_changes``: ``flyscan_change_channel``,

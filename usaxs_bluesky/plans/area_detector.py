@@ -11,7 +11,7 @@ from bluesky.utils import Msg
 
 from ..instrument import Instrument
 from ..plan_stubs.modes import SAXS, WAXS, set_mode
-from .common import sample_run_metadata
+from .common import sample_run_metadata, write_sample_pvs
 
 
 def _exposure(
@@ -45,6 +45,7 @@ def _exposure(
         num_images=num_images,
     )
     det = getattr(inst, detector_name)
+    yield from write_sample_pvs(inst, title, thickness_mm)
     yield from set_mode(inst, mode)
     yield from bps.mv(inst.s_stage.x, x, inst.s_stage.y, y)
     yield from bps.mv(

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import datetime
+import unicodedata
 from collections.abc import Generator
-from pathlib import Path
 from typing import Any
 
 from bluesky import plan_stubs as bps
 from bluesky.utils import Msg
 
-from ..callbacks.paths import data_folder, next_data_path
 from ..instrument import Instrument
 from ..metadata.policy import (
     SAMPLE_NAME,
@@ -65,16 +63,54 @@ def current_user(inst: Instrument, user_name: str | None) -> Generator[Msg, Any,
 
 def data_file_metadata(
     inst: Instrument, *, technique: str, title: str, user_name: str
-) -> Generator[Msg, Any, dict[str, str]]:
-    """Return ``hdf5_path``/``hdf5_file``: where the writer will put this run's file.
+) -> Generator[Msg, Any, dict[str, Any]]:
+    """Return ``hdf5_path``/``hdf5_file``/``order_number``: where this run's file goes.
 
-    Folder pattern ``<root>/YYYY-MM/MM_DD_<user>/MM_DD_<user>_<technique>``,
-    file ``<sample>_<NNNN>.h5`` with the next free number.
+    Sets and reads the path provider ``inst.data_files``: folder
+    ``<root>/YYYY-MM/MM_DD_<user>/MM_DD_<user>_<technique>``, file
+    ``<sample>_<NNNN>.h5`` (USAXS) or ``.hdf`` (SAXS, WAXS), ``NNNN`` the user
+    folder's order number, shared by the techniques of one sample measurement.
     """
-    root = yield from bps.rd(inst.data_root)
-    folder = data_folder(Path(root), datetime.datetime.now(), user_name, technique)
-    path = next_data_path(folder, title)
-    return {"hdf5_path": str(folder), "hdf5_file": path.name, "technique": technique}
+    request = {"user": user_name, "title": title, "technique": technique}
+    yield from bps.mv(inst.data_files, request)
+    return dict((yield from bps.rd(inst.data_files)))
+
+
+SAMPLE_PV_TIMEOUT_S = 10.0
+"""Seconds the sample PVs may take to show what a plan wrote (then the plan fails)."""
+TITLE_PV_BYTES = 255
+"""The sample-title PV holds 256 bytes (CHAR 256, NUL-terminated)."""
+
+
+def pv_text(text: str, limit: int = TITLE_PV_BYTES) -> str:
+    """Return ``text`` as a CHAR-waveform PV takes it from pyepics: printable ASCII, ``limit``.
+
+    Accents are dropped; other characters (non-ASCII, control characters, NUL)
+    become ``_``. The run's file keeps the exact title.
+    """
+    plain = "".join(
+        ch if " " <= ch <= "~" else "_"
+        for ch in unicodedata.normalize("NFKD", text)
+        if not unicodedata.combining(ch)
+    )
+    return plain[:limit]
+
+
+def write_sample_pvs(
+    inst: Instrument, title: str, thickness_mm: float
+) -> Generator[Msg, Any, None]:
+    """Write the run's title and thickness to the sample PVs, as the facility's plans do.
+
+    So the baseline (``sample_data_title``, ``sample_data_thickness``) and
+    ``/entry/sample`` of the file agree. Emits ``set`` messages only.
+    """
+    yield from bps.mv(
+        inst.sample_data.title,
+        pv_text(title),
+        inst.sample_data.thickness,
+        float(thickness_mm),
+        timeout=SAMPLE_PV_TIMEOUT_S,
+    )
 
 
 def loaded_requests(inst: Instrument) -> Generator[Msg, Any, MetadataRequests | None]:

@@ -13,7 +13,7 @@ from bluesky.utils import Msg
 
 from ..instrument import Instrument
 from ..plan_stubs.modes import USAXS, set_mode
-from .common import current_user, sample_run_metadata
+from .common import current_user, sample_run_metadata, write_sample_pvs
 from .step_law import step_positions
 
 
@@ -75,6 +75,7 @@ def Flyscan(  # noqa: N802 - the facility's plan name
         num_pulses=int((yield from bps.rd(inst.flyscan.num_pulses))),
         scan_time_s=(yield from bps.rd(terms.fs_scan_time)),
     )
+    yield from write_sample_pvs(inst, title, thickness_mm)
     yield from set_mode(inst, USAXS)
     yield from bps.mv(
         terms.ar_start, center + start_above_center_deg, inst.upd_autorange.mode, "automatic"
@@ -171,6 +172,7 @@ def uascan(
         SAD_mm=sad,
         q_max=q_max,
     )
+    yield from write_sample_pvs(inst, title, thickness_mm)
     yield from set_mode(inst, USAXS)
     ax0 = yield from bps.rd(inst.a_stage.x)
     dx0 = yield from bps.rd(inst.d_stage.x)

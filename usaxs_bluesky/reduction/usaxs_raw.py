@@ -116,9 +116,9 @@ def _dataset(f: h5py.File, name: str) -> np.ndarray:
 def clock_rate(ticks_total: float, elapsed: float | None, nominal: float) -> float:
     """Rate (Hz) of the clock counted in mca1.
 
-    The saver records the MCS internal clock (``mca_clock_frequency``), but the
-    facility's channel counts a divided reference (1 MHz in the 2025 files)
-    while the simulator counts the 50 MHz clock itself. The measured rate
+    The saver records the MCS internal clock (``mca_clock_frequency``, 50 MHz),
+    but channel 1 counts a divided reference (1 MHz in the 2025 files, and in
+    the simulator, which follows them). The measured rate
     (total of mca1 over the elapsed scan time) decides: within 5 % of
     ``nominal`` it is ``nominal``, otherwise it is snapped to the nearest power
     of ten. Without an elapsed time, ``nominal / 50`` (1 MHz) is assumed.
