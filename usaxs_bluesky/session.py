@@ -3,6 +3,12 @@
 Used by the IPython profile, the ``usaxs`` command and the tests. The
 RunEngine's metadata persists under ``<data_dir>/md`` (so ``scan_id`` goes on
 after a restart); every run is written to the catalog as it happens.
+
+The file and the catalog never depend on each other: the document callbacks
+are isolated (:mod:`.callbacks.isolation`), the NeXus writer is the essential
+one (its failure ends the run), and catalog writes go through a durable
+journal under ``<data_dir>/journal`` (:mod:`.catalog.journal`) that is
+replayed when the catalog is back.
 """
 
 from __future__ import annotations
@@ -16,13 +22,19 @@ from typing import Any
 from bluesky import RunEngine
 from bluesky.preprocessors import SupplementalData
 from bluesky.utils import PersistentDict
-from bluesky_tiled_plugins import TiledWriter
 from tiled.client.container import Container
 
 from . import __version__
+from .callbacks.isolation import FAILURE_LOG, IsolatedCallbacks
 from .callbacks.nexus_writer import NexusWriter
 from .callbacks.reduction import LiveReducer
-from .catalog.files import FileRecorder
+from .catalog.journal import (
+    JournaledCatalogWriter,
+    JournaledFileRecorder,
+    ReplayResult,
+    journal_dir,
+    replay_journal,
+)
 from .catalog.store import open_catalog
 from .instrument import Instrument, build_instrument, connect_instrument, load_config
 from .metadata.policy import md_validator
@@ -41,6 +53,7 @@ class Session:
     data_dir: Path
     nexus_writer: NexusWriter
     reducer: LiveReducer | None
+    callbacks: IsolatedCallbacks | None = None
 
     def load_metadata_requests(self, path: str | Path) -> MetadataRequests:
         """Load a request file (MetadataError if bad); every later measurement records it."""
@@ -51,6 +64,10 @@ class Session:
     def clear_metadata_requests(self) -> None:
         """Stop recording requested metadata (no request file loaded)."""
         self.instrument.metadata_requests.put(None)
+
+    def replay_journal(self) -> ReplayResult:
+        """Send the runs and file records kept in the journal to the catalog; return what it did."""
+        return replay_journal(self.catalog, journal_dir(self.data_dir))
 
     def close(self) -> None:
         """Finish pending reductions and stop the reduction worker."""
@@ -128,13 +145,16 @@ def make_session(
     catalog = open_catalog(data_dir, uri=catalog_uri, api_key=api_key)
     RE = make_run_engine(data_dir, config)
     RE.preprocessors.append(SupplementalData(baseline=instrument.baseline))
-    RE.subscribe(TiledWriter(catalog))
-    recorder = FileRecorder(catalog)
+    journal = journal_dir(data_dir)
+    callbacks = IsolatedCallbacks(data_dir / FAILURE_LOG)
+    callbacks.add("catalog", JournaledCatalogWriter(catalog, journal))
+    recorder = JournaledFileRecorder(catalog, journal)
     reducer = None
     if reduce_live:
         reducer = LiveReducer(catalog=catalog, data_dir=data_dir, on_file=recorder)
     nexus_writer = NexusWriter(on_file=_fan_out(recorder, reducer))
-    RE.subscribe(nexus_writer)
+    callbacks.add("nexus_writer", nexus_writer, essential=True)
+    RE.subscribe(callbacks)
     return Session(
         RE=RE,
         instrument=instrument,
@@ -142,4 +162,5 @@ def make_session(
         data_dir=data_dir,
         nexus_writer=nexus_writer,
         reducer=reducer,
+        callbacks=callbacks,
     )

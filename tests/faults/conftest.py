@@ -1,0 +1,66 @@
+"""Fixtures of the fault tests: a real ``usaxs serve`` process that a test can kill and restart."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import httpx
+import pytest
+from plan_runner import poll
+from usaxs_sim.launcher import free_port
+
+from usaxs_bluesky.catalog.store import open_catalog
+
+STAFF_KEY = "faults_staff_key_0123456789"
+
+
+class CatalogServer:
+    """``usaxs serve`` over the embedded catalog of ``data_dir`` on a fixed loopback port."""
+
+    def __init__(self, data_dir: Path, keys: Path) -> None:
+        self.data_dir, self.keys = data_dir, keys
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def _answers(self) -> bool:
+        assert self.process is not None and self.process.poll() is None, "server exited"
+        try:
+            return httpx.get(f"{self.url}/api/v1/", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def start(self) -> None:
+        cmd = [sys.executable, "-m", "usaxs_bluesky.cli", "serve", "--port", str(self.port),
+               "--data-dir", str(self.data_dir), "--keys", str(self.keys)]  # fmt: skip
+        self.process = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ
+        )
+        poll(self._answers, f"usaxs serve on port {self.port}")
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=30)
+        self.process = None
+
+
+@pytest.fixture
+def catalog_server(tmp_path):
+    """A served, empty catalog in ``tmp_path/served`` (staff key :data:`STAFF_KEY`)."""
+    data_dir = tmp_path / "served"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        open_catalog(data_dir, create=True)
+    keys = tmp_path / "keys.yml"
+    keys.write_text(f"keys:\n  {STAFF_KEY}: {{staff: true}}\n")
+    server = CatalogServer(data_dir, keys)
+    server.start()
+    yield server
+    if server.process is not None:
+        server.kill()
