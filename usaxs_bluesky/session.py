@@ -36,6 +36,7 @@ from .catalog.journal import (
     replay_journal,
 )
 from .catalog.store import open_catalog
+from .disk_space import free_space_margin, space_checked
 from .instrument import Instrument, build_instrument, connect_instrument, load_config
 from .metadata.policy import md_validator
 from .metadata.requests import MetadataRequests, load_requests
@@ -123,6 +124,7 @@ def make_session(
     connect_timeout: float = 10.0,
     reduce_live: bool = True,
     metadata_requests: str | Path | None = None,
+    min_free_mb: float | None = None,
 ) -> Session:
     """Connect the instrument; return a session writing every run to the catalog and NeXus files.
 
@@ -132,7 +134,9 @@ def make_session(
     the run stops, against the latest blank of its technique) is recorded
     with its SHA-256 in the run's catalog entry. ``metadata_requests``: a
     request file (docs/metadata.md), loaded first (MetadataError if bad);
-    every measurement then records its items or is refused.
+    every measurement then records its items or is refused. A run is refused
+    (``DiskSpaceError``) when less than ``min_free_mb`` MB are free where its
+    file goes (:mod:`.disk_space` says where the margin comes from).
     """
     requests = load_requests(metadata_requests) if metadata_requests is not None else None
     data_dir = Path(data_dir).expanduser().resolve()
@@ -143,12 +147,15 @@ def make_session(
     instrument.data_root.put(str(data_dir))
     instrument.metadata_requests.put(requests)
     catalog = open_catalog(data_dir, uri=catalog_uri, api_key=api_key)
+    margin = free_space_margin(min_free_mb, config)
     RE = make_run_engine(data_dir, config)
+    RE.md_validator = space_checked(RE.md_validator, data_dir, margin)
     RE.preprocessors.append(SupplementalData(baseline=instrument.baseline))
     journal = journal_dir(data_dir)
     callbacks = IsolatedCallbacks(data_dir / FAILURE_LOG)
-    callbacks.add("catalog", JournaledCatalogWriter(catalog, journal))
-    recorder = JournaledFileRecorder(catalog, journal)
+    catalog_writer = JournaledCatalogWriter(catalog, journal)
+    callbacks.add("catalog", catalog_writer)
+    recorder = JournaledFileRecorder(catalog, journal, catalog_writer)
     reducer = None
     if reduce_live:
         reducer = LiveReducer(catalog=catalog, data_dir=data_dir, on_file=recorder)

@@ -1,8 +1,11 @@
 """Run one uascan in this process on the sim (CA environment inherited); print each event.
 
-``python scan_worker.py DATA_DIR INTERVALS [TITLE]``: prints ``event <seq_num>``
-lines as the points are taken and ``stop <exit_status> <reason>`` at the end;
-``error <message>`` if the session cannot be made.
+``python scan_worker.py DATA_DIR INTERVALS [TITLE [RAW_DIR]]``: prints
+``event <seq_num>`` lines as the points are taken, ``stop <exit_status>
+<reason>`` at the end, ``raised <error>`` if the plan raised (exit code 0
+still: a crash at exit shows as another code); ``error <message>`` if the
+session cannot be made. ``RAW_DIR``: where the raw files go instead of
+``DATA_DIR``.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import sys
 
 
-def main(data_dir: str, intervals: int, title: str = "worker") -> int:
+def main(data_dir: str, intervals: int, title: str = "worker", raw_dir: str = "") -> int:
     from usaxs_bluesky.plans.usaxs import uascan
     from usaxs_bluesky.session import make_session
 
@@ -31,8 +34,13 @@ def main(data_dir: str, intervals: int, title: str = "worker") -> int:
 
     session.RE.subscribe(report)
     session.instrument.user_data.user_name.put("worker", wait=True)
-    session.RE(uascan(session.instrument, title=title, thickness_mm=1.0, intervals=intervals,
-                      count_time=0.05))  # fmt: skip
+    if raw_dir:
+        session.instrument.data_root.put(raw_dir)
+    try:
+        session.RE(uascan(session.instrument, title=title, thickness_mm=1.0, intervals=intervals,
+                          count_time=0.05))  # fmt: skip
+    except Exception as exc:  # reported to the parent test
+        print(f"raised {type(exc).__name__}: {exc}", flush=True)
     session.close()
     return 0
 

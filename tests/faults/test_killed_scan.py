@@ -19,12 +19,23 @@ ROWS_BEFORE_KILL = 5
 TIME = "/entry/instrument/bluesky/streams/primary/time"
 
 
-def start_worker(data_dir: Path, intervals: int, title: str = "worker") -> subprocess.Popen:
+def start_worker(
+    data_dir: Path, intervals: int, title: str = "worker", raw_dir: str = ""
+) -> subprocess.Popen:
     """The scan worker on the sim (this session's CA environment), stdout piped, line-buffered."""
     return subprocess.Popen(
-        [sys.executable, str(WORKER), str(data_dir), str(intervals), title],
+        [
+            sys.executable,
+            "-X",
+            "faulthandler",
+            str(WORKER),
+            str(data_dir),
+            str(intervals),
+            title,
+            raw_dir,
+        ],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
         text=True,
         bufsize=1,
         env=os.environ,

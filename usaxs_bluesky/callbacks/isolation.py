@@ -7,11 +7,15 @@ and recorded (:attr:`IsolatedCallbacks.failures`, and one JSON line in
 document. A member marked ``essential`` (the raw-file writer) ends the run
 when it fails: after all members have the document, the first such failure
 of a run is raised once, so the RunEngine stops the run with
-``exit_status="fail"`` and that error as the reason.
+``exit_status="fail"`` and that error as the reason. The stop document goes
+to the essential members first; when one fails on it, the others (the
+catalog) get it with ``exit_status="fail"`` and that error as the reason, so
+a run is never recorded a success without its file.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import time
@@ -29,6 +33,14 @@ Callback = Callable[[str, dict], None]
 
 class EssentialCallbackError(RuntimeError):
     """An essential callback (the raw-file writer) failed; the run cannot keep its data."""
+
+
+def one_line(exc: BaseException) -> str:
+    """Return the error on one line, starting ``disk full:`` for ENOSPC (h5py's too)."""
+    text = " ".join(str(exc).split())
+    if getattr(exc, "errno", None) == errno.ENOSPC or "errno = 28," in text:
+        return f"disk full (No space left on device): {text}"
+    return text
 
 
 @dataclass(frozen=True)
@@ -65,7 +77,7 @@ class IsolatedCallbacks:
 
     def _record(self, member: _Member, name: str, exc: BaseException) -> CallbackFailure:
         failure = CallbackFailure(
-            member.name, name, self._run_uid, f"{type(exc).__name__}: {exc}", time.time()
+            member.name, name, self._run_uid, f"{type(exc).__name__}: {one_line(exc)}", time.time()
         )
         self.failures.append(failure)
         logger.error(
@@ -90,13 +102,18 @@ class IsolatedCallbacks:
             self._run_uid = str(doc.get("uid", ""))
         first_essential: BaseException | None = None
         who = ""
-        for member in self.members:
+        members = self.members
+        if name == "stop":  # essential members first: the others learn if the file failed
+            members = sorted(members, key=lambda member: not member.essential)
+        for member in members:
             try:
                 member.callback(name, doc)
             except Exception as exc:
                 self._record(member, name, exc)
                 if member.essential and first_essential is None:
                     first_essential, who = exc, member.name
+                    if name == "stop":
+                        doc = {**doc, "exit_status": "fail", "reason": f"{who}: {one_line(exc)}"}
         if first_essential is not None and self._raised_for != self._run_uid:
             self._raised_for = self._run_uid
-            raise EssentialCallbackError(f"{who}: {first_essential}") from first_essential
+            raise EssentialCallbackError(f"{who}: {one_line(first_essential)}") from first_essential

@@ -15,14 +15,18 @@ holding every row flushed: the rows reach the disk (HDF5 flush) at least
 every ``flush_rows`` rows or ``flush_seconds`` seconds. Documents out of order
 (an event before its descriptor, anything after the stop) raise ValueError.
 
-A run whose writing failed with an OSError (e.g. ``ENOSPC``, disk full) raises once and then
-ignores its documents up to the stop, where what was written is closed and
-kept visible as ``<name>.incomplete.h5`` (reported through ``on_file`` like
-a complete file), never under the final name.
+A run whose writing failed (OSError or h5py's RuntimeError, e.g. ``ENOSPC``:
+disk full) raises once and then ignores its documents up to the stop, where
+what was written is closed and kept visible as ``<name>.incomplete.h5``
+(reported through ``on_file`` like a complete file), never under the final
+name. So that HDF5 can still close a file on a full disk (and the process
+does not crash at exit), each run reserves ``RESERVE_BYTES`` beside its file
+(``.<name>.reserve``), released when the run ends or its writing fails.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import time
@@ -52,6 +56,8 @@ INCOMPLETE = ".incomplete"
 #: rows of a stream written at most this many rows / seconds before they reach the disk
 FLUSH_ROWS = 16
 FLUSH_SECONDS = 1.0
+#: space held beside a file while it is written, freed for HDF5 to close it on a full disk
+RESERVE_BYTES = 2 << 20
 _NUMBERED = re.compile(rf"^(?P<stem>.+)_\d{{4,}}{re.escape(SUFFIX)}$")
 
 
@@ -115,6 +121,7 @@ class RunWriter(DocumentRouter):
         self.file: RunFile | None = None
         self.path: Path | None = None
         self.failed: BaseException | None = None
+        self.reserve: Path | None = None
         self._unflushed = 0
         self._flushed_at = time.monotonic()
 
@@ -126,9 +133,24 @@ class RunWriter(DocumentRouter):
             return None
         try:
             return super().__call__(name, doc, validate)
-        except OSError as exc:  # the disk failed (documents out of order only raise)
-            self.failed = exc
+        except (OSError, RuntimeError) as exc:  # the disk failed (h5py raises either)
+            self.failed = exc  # documents out of order (ValueError) only raise
+            self._release_reserve()
             raise
+
+    def _hold_reserve(self, final: Path) -> None:
+        """Allocate :data:`RESERVE_BYTES` in ``.<name>.reserve`` beside ``final``."""
+        self.reserve = final.with_name(f".{final.name}.reserve")
+        fd = os.open(self.reserve, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        try:
+            os.posix_fallocate(fd, 0, RESERVE_BYTES)
+        finally:
+            os.close(fd)
+
+    def _release_reserve(self) -> None:
+        if self.reserve is not None:
+            self.reserve.unlink(missing_ok=True)
+            self.reserve = None
 
     def _rows_added(self, count: int) -> None:
         """Flush the streams to the disk when enough rows or time have gone by."""
@@ -152,10 +174,17 @@ class RunWriter(DocumentRouter):
             close_error: BaseException | None = exc
         else:
             close_error = None
+        # Release every HDF5 object of the failed file now, while the library is whole:
+        # left to the garbage collection at exit they crash the process.
+        self.file = None
+        gc.collect()
         final = self.output.final_path
         kept = free_name(final.with_name(f"{final.stem}{INCOMPLETE}{SUFFIX}"))
-        os.link(self.output.temp_path, kept)
-        self.output.temp_path.unlink()
+        try:
+            os.link(self.output.temp_path, kept)
+            self.output.temp_path.unlink()
+        except OSError:  # even a name cannot be added: the partial name is the one recorded
+            kept = self.output.temp_path
         self.output.state = "committed"
         self.path = kept
         if self.on_file is not None:
@@ -179,10 +208,12 @@ class RunWriter(DocumentRouter):
         self.output = open_output(planned_path(doc), doc)
         assert self.output.temp_path is not None
         try:
+            self._hold_reserve(self.output.final_path)
             # v108: 1.8 object headers and link storage (faster to write, read by HDF5 >= 1.8)
             h5 = h5py.File(self.output.temp_path, "w", libver="v108")
             self.file = self.layout(h5, doc, str(self.output.final_path))
         except Exception:
+            self._release_reserve()
             self.output.discard()
             raise
 
@@ -237,6 +268,7 @@ class RunWriter(DocumentRouter):
         file = self._open_file("stop")
         assert self.output is not None
         file.close(doc)
+        self._release_reserve()
         self.path = self.output.commit()
         if self.on_file is not None:
             self.on_file(doc["run_start"], self.path, "raw")

@@ -30,7 +30,8 @@ NEXUS_SUFFIXES = (".h5", ".hdf5", ".hdf", ".nxs")
 
 @dataclass(frozen=True)
 class Problem:
-    """A recorded file that is ``missing``, or differs in ``size`` or ``checksum``."""
+    """A recorded file that is ``missing``, or differs in ``size`` or ``checksum``; or a
+    finished run that planned a raw file (``hdf5_file``) and has ``no file`` recorded."""
 
     uid: str
     path: str
@@ -41,7 +42,14 @@ def verify_catalog(catalog: Any) -> tuple[int, list[Problem]]:
     """Return ``(files checked, problems)`` for every file recorded in every run."""
     checked, problems = 0, []
     for uid, node in catalog.items():
-        for record in run_files(node):
+        records = run_files(node)
+        metadata = node.metadata
+        start = metadata.get("start") or {}
+        if metadata.get("stop") and start.get("hdf5_file"):
+            if not any(record.kind == "raw" for record in records):
+                planned = str(Path(str(start.get("hdf5_path", ""))) / str(start["hdf5_file"]))
+                problems.append(Problem(uid, planned, "no file"))
+        for record in records:
             checked += 1
             path = Path(record.path)
             if not path.is_file():

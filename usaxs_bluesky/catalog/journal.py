@@ -76,16 +76,24 @@ class _JournaledRun:
         self.path: Path | None = None
         self.writer: Callable[[str, dict], None] | None = None
         self.error: BaseException | None = None
+        self.uid = ""
+
+    def append(self, name: str, doc: dict) -> None:
+        """Add one entry to the journal (flushed)."""
+        assert self.stream is not None
+        _append(self.stream, name, doc)
 
     def __call__(self, name: str, doc: dict) -> None:
         if name == "start":
-            self.path = _journal_path(self.owner.folder, doc["uid"])
+            self.uid = doc["uid"]
+            self.path = _journal_path(self.owner.folder, self.uid)
             self.owner.folder.mkdir(parents=True, exist_ok=True)
             self.stream = open(self.path, "a", encoding="utf-8")
             fcntl.flock(self.stream, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self.owner.live[self.uid] = self
         if self.stream is None:
             return
-        _append(self.stream, name, doc)
+        self.append(name, doc)
         if self.error is None:
             try:
                 if self.writer is None:
@@ -113,6 +121,7 @@ class _JournaledRun:
             self.owner.pending.append(self.path)
         self.stream.close()  # releases the lock
         self.stream = None
+        self.owner.live.pop(self.uid, None)
 
 
 class JournaledCatalogWriter:
@@ -132,6 +141,7 @@ class JournaledCatalogWriter:
         self.folder = Path(folder)
         self.writer_factory = writer_factory
         self.pending: list[Path] = []
+        self.live: dict[str, _JournaledRun] = {}
         self.router = RunRouter([self._factory])
 
     def _factory(self, name: str, start: dict) -> tuple[list, list]:
@@ -165,12 +175,25 @@ class JournaledFileRecorder:
     the catalog refuses it; :func:`replay_journal` records it later.
     """
 
-    def __init__(self, catalog: Any, folder: str | Path) -> None:
+    def __init__(
+        self, catalog: Any, folder: str | Path, writer: JournaledCatalogWriter | None = None
+    ) -> None:
         self.catalog = catalog
         self.folder = Path(folder)
+        self.writer = writer
 
     def __call__(self, uid: str, path: Path, kind: str) -> None:
         record = describe_file(path, kind)
+        live = self.writer.live.get(uid) if self.writer is not None else None
+        if live is not None:  # the run is not stopped in the catalog yet: its journal is open
+            if live.error is None:
+                try:
+                    record_files(self.catalog, uid, [record])
+                    return
+                except Exception as exc:  # noqa: BLE001 - keep the journal at the stop
+                    live.error = exc
+            live.append(FILE_ENTRY, record.__dict__)
+            return
         journal = _journal_path(self.folder, uid)
         if not journal.exists():
             try:
