@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from catalog.conftest import empty_catalog, fresh  # noqa: F401 - the catalog tests' fixtures
 from plan_runner import poll
 from usaxs_sim.launcher import free_port
 
