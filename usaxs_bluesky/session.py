@@ -40,6 +40,7 @@ from .disk_space import free_space_margin, space_checked
 from .instrument import Instrument, build_instrument, connect_instrument, load_config
 from .metadata.policy import md_validator
 from .metadata.requests import MetadataRequests, load_requests
+from .session_lock import ScanCounter, SessionLock
 
 MD_DIR = "md"
 
@@ -55,6 +56,7 @@ class Session:
     nexus_writer: NexusWriter
     reducer: LiveReducer | None
     callbacks: IsolatedCallbacks | None = None
+    lock: SessionLock | None = None
 
     def load_metadata_requests(self, path: str | Path) -> MetadataRequests:
         """Load a request file (MetadataError if bad); every later measurement records it."""
@@ -71,9 +73,11 @@ class Session:
         return replay_journal(self.catalog, journal_dir(self.data_dir))
 
     def close(self) -> None:
-        """Finish pending reductions and stop the reduction worker."""
+        """Finish pending reductions, stop the reduction worker, release the data directory."""
         if self.reducer is not None:
             self.reducer.close()
+        if self.lock is not None:
+            self.lock.release()
 
 
 def default_metadata(config: dict[str, Any]) -> dict[str, Any]:
@@ -89,13 +93,16 @@ def default_metadata(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def make_run_engine(data_dir: Path, config: dict[str, Any]) -> RunEngine:
-    """Return a RunEngine whose metadata (and so ``scan_id``) persists in ``data_dir/md``.
+    """Return a RunEngine whose metadata persists in ``data_dir/md``; ``scan_id`` from an atomic
+    counter there (:class:`.session_lock.ScanCounter`), never repeated.
 
     Its ``md_validator`` refuses any run that breaks the metadata policy.
     """
     md_dir = Path(data_dir) / MD_DIR
     md_dir.mkdir(parents=True, exist_ok=True)
-    RE = RunEngine(PersistentDict(str(md_dir)), call_returns_result=False)
+    RE = RunEngine(
+        PersistentDict(str(md_dir)), call_returns_result=False, scan_id_source=ScanCounter(md_dir)
+    )
     RE.md_validator = md_validator
     for key, value in default_metadata(config).items():
         RE.md[key] = value
@@ -128,7 +135,9 @@ def make_session(
 ) -> Session:
     """Connect the instrument; return a session writing every run to the catalog and NeXus files.
 
-    Raises :class:`~usaxs_bluesky.instrument.InstrumentConnectionError` naming
+    Raises :class:`~usaxs_bluesky.session_lock.DataDirectoryInUse` naming the
+    other session when one already writes to ``data_dir``, and
+    :class:`~usaxs_bluesky.instrument.InstrumentConnectionError` naming
     every unreachable PV when the instrument is not all there. Each file
     written (raw, and with ``reduce_live`` the NXcanSAS and PNG made after
     the run stops, against the latest blank of its technique) is recorded
@@ -141,27 +150,32 @@ def make_session(
     requests = load_requests(metadata_requests) if metadata_requests is not None else None
     data_dir = Path(data_dir).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    if not isinstance(config, dict):
-        config = load_config(config)
-    instrument = connect_instrument(build_instrument(config), timeout=connect_timeout)
-    instrument.data_root.put(str(data_dir))
-    instrument.metadata_requests.put(requests)
-    catalog = open_catalog(data_dir, uri=catalog_uri, api_key=api_key)
-    margin = free_space_margin(min_free_mb, config)
-    RE = make_run_engine(data_dir, config)
-    RE.md_validator = space_checked(RE.md_validator, data_dir, margin)
-    RE.preprocessors.append(SupplementalData(baseline=instrument.baseline))
-    journal = journal_dir(data_dir)
-    callbacks = IsolatedCallbacks(data_dir / FAILURE_LOG)
-    catalog_writer = JournaledCatalogWriter(catalog, journal)
-    callbacks.add("catalog", catalog_writer)
-    recorder = JournaledFileRecorder(catalog, journal, catalog_writer)
-    reducer = None
-    if reduce_live:
-        reducer = LiveReducer(catalog=catalog, data_dir=data_dir, on_file=recorder)
-    nexus_writer = NexusWriter(on_file=_fan_out(recorder, reducer))
-    callbacks.add("nexus_writer", nexus_writer, essential=True)
-    RE.subscribe(callbacks)
+    lock = SessionLock(data_dir).acquire()
+    try:
+        if not isinstance(config, dict):
+            config = load_config(config)
+        instrument = connect_instrument(build_instrument(config), timeout=connect_timeout)
+        instrument.data_root.put(str(data_dir))
+        instrument.metadata_requests.put(requests)
+        catalog = open_catalog(data_dir, uri=catalog_uri, api_key=api_key)
+        margin = free_space_margin(min_free_mb, config)
+        RE = make_run_engine(data_dir, config)
+        RE.md_validator = space_checked(RE.md_validator, data_dir, margin)
+        RE.preprocessors.append(SupplementalData(baseline=instrument.baseline))
+        journal = journal_dir(data_dir)
+        callbacks = IsolatedCallbacks(data_dir / FAILURE_LOG)
+        catalog_writer = JournaledCatalogWriter(catalog, journal)
+        callbacks.add("catalog", catalog_writer)
+        recorder = JournaledFileRecorder(catalog, journal, catalog_writer)
+        reducer = None
+        if reduce_live:
+            reducer = LiveReducer(catalog=catalog, data_dir=data_dir, on_file=recorder)
+        nexus_writer = NexusWriter(on_file=_fan_out(recorder, reducer))
+        callbacks.add("nexus_writer", nexus_writer, essential=True)
+        RE.subscribe(callbacks)
+    except BaseException:
+        lock.release()
+        raise
     return Session(
         RE=RE,
         instrument=instrument,
@@ -170,4 +184,5 @@ def make_session(
         nexus_writer=nexus_writer,
         reducer=reducer,
         callbacks=callbacks,
+        lock=lock,
     )
