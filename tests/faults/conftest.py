@@ -10,13 +10,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from catalog.conftest import empty_catalog, fresh  # noqa: F401 - the catalog tests' fixtures
+from catalog.conftest import empty_catalog, filled, fresh  # noqa: F401 - the catalog tests' fixtures
 from plan_runner import poll
 from usaxs_sim.launcher import free_port
 
 from usaxs_bluesky.catalog.store import open_catalog
 
 STAFF_KEY = "faults_staff_key_0123456789"
+MOUNT_SIZE = "8m"
 
 
 class CatalogServer:
@@ -65,3 +66,29 @@ def catalog_server(tmp_path):
     yield server
     if server.process is not None:
         server.kill()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A tmpfs of :data:`MOUNT_SIZE` mounted at ``tmp_path/disk``; skipped where mounting is
+    forbidden."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={MOUNT_SIZE}", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path, leave_bytes: int) -> None:
+    """Fill ``disk`` with one file until ``leave_bytes`` remain free."""
+    free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+    with open(disk / "filler", "ab") as stream:
+        stream.write(b"\0" * max(free - leave_bytes, 0))

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import warnings
-from pathlib import Path
 
 import h5py
 import pytest
+from conftest import fill
 from test_killed_scan import start_worker
 
 from usaxs_bluesky.callbacks.nexus_writer import RESERVE_BYTES
@@ -17,34 +15,6 @@ from usaxs_bluesky.catalog.integrity import verify_catalog
 from usaxs_bluesky.catalog.store import open_catalog
 from usaxs_bluesky.disk_space import MIN_FREE_ENV, DiskSpaceError, check_free_space
 from usaxs_bluesky.disk_space import free_space_margin as margin_of
-
-MOUNT_SIZE = "8m"
-
-
-@pytest.fixture
-def small_disk(tmp_path):
-    """A tmpfs of :data:`MOUNT_SIZE` mounted at ``tmp_path/disk``; skipped where mounting is
-    forbidden."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={MOUNT_SIZE}", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(disk: Path, leave_bytes: int) -> None:
-    """Fill ``disk`` with one file until ``leave_bytes`` remain free."""
-    free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
-    with open(disk / "filler", "ab") as stream:
-        stream.write(b"\0" * max(free - leave_bytes, 0))
 
 
 def test_margin_sources_refuse_nonsense(monkeypatch):
