@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 import tiled.client.utils
-from conftest import STAFF_KEY
+from fault_helpers import STAFF_KEY
 from plan_runner import run_plan
 from tiled.client import from_uri
 

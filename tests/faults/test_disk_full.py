@@ -6,7 +6,7 @@ import warnings
 
 import h5py
 import pytest
-from conftest import fill
+from fault_helpers import fill
 from test_killed_scan import start_worker
 
 from usaxs_bluesky.callbacks.nexus_writer import RESERVE_BYTES

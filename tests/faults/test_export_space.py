@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import fill
+from fault_helpers import fill
 
 from usaxs_bluesky.catalog.export import (
     ExportError,

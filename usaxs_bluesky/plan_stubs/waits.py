@@ -41,6 +41,10 @@ def _control(exc: BaseException) -> bool:
     return isinstance(exc, RequestAbort | RequestStop)
 
 
+class DeviceFailedError(RuntimeError):
+    """A device failed a set, trigger, read or wait (named with its PV)."""
+
+
 class DeviceTimeoutError(TimeoutError):
     """A move or count did not finish in the time it should take (an IOC died, a motor stalled)."""
 
@@ -93,6 +97,15 @@ def _describe(obj: Any) -> str:
     return f"{obj.name} ({pv})" if pv else str(getattr(obj, "name", obj))
 
 
+def _named(msg: Msg, waited: list[tuple[Any, float]], exc: BaseException) -> DeviceFailedError:
+    """Return ``exc`` as a DeviceFailedError naming the message's devices and PVs."""
+    objects = [obj for obj, _ in waited] or ([msg.obj] if msg.obj is not None else [])
+    names = ", ".join(_describe(obj) for obj in objects) or "a device"
+    error = DeviceFailedError(f"{msg.command} {names}: {' '.join(str(exc).split())}")
+    error.__cause__ = exc
+    return error
+
+
 def _group_of(msg: Msg) -> Hashable | None:
     if msg.command == "wait" and msg.args:
         return msg.args[0]
@@ -141,7 +154,5 @@ def bounded_waits(
                     " (IOC down or motor stalled?)"
                 )
             if first is None and msg.command in DEVICE_COMMANDS and not _control(exc):
-                if msg.obj is not None and not waited:
-                    exc = type(exc)(f"{msg.command} {_describe(msg.obj)}: {exc}")
-                first = exc
+                first = exc if isinstance(exc, DeviceTimeoutError) else _named(msg, waited, exc)
             throw = exc
