@@ -3,6 +3,12 @@
 Used by the IPython profile, the ``usaxs`` command and the tests. The
 RunEngine's metadata persists under ``<data_dir>/md`` (so ``scan_id`` goes on
 after a restart); every run is written to the catalog as it happens.
+
+The file and the catalog never depend on each other: the document callbacks
+are isolated (:mod:`.callbacks.isolation`), the NeXus writer is the essential
+one (its failure ends the run), and catalog writes go through a durable
+journal under ``<data_dir>/journal`` (:mod:`.catalog.journal`) that is
+replayed when the catalog is back.
 """
 
 from __future__ import annotations
@@ -16,17 +22,26 @@ from typing import Any
 from bluesky import RunEngine
 from bluesky.preprocessors import SupplementalData
 from bluesky.utils import PersistentDict
-from bluesky_tiled_plugins import TiledWriter
 from tiled.client.container import Container
 
 from . import __version__
+from .callbacks.isolation import FAILURE_LOG, IsolatedCallbacks
 from .callbacks.nexus_writer import NexusWriter
 from .callbacks.reduction import LiveReducer
-from .catalog.files import FileRecorder
+from .catalog.journal import (
+    JournaledCatalogWriter,
+    JournaledFileRecorder,
+    ReplayResult,
+    journal_dir,
+    replay_journal,
+)
 from .catalog.store import open_catalog
+from .disk_space import free_space_margin, space_checked
 from .instrument import Instrument, build_instrument, connect_instrument, load_config
 from .metadata.policy import md_validator
 from .metadata.requests import MetadataRequests, load_requests
+from .plan_stubs.waits import bounded_waits
+from .session_lock import ScanCounter, SessionLock
 
 MD_DIR = "md"
 
@@ -41,6 +56,8 @@ class Session:
     data_dir: Path
     nexus_writer: NexusWriter
     reducer: LiveReducer | None
+    callbacks: IsolatedCallbacks | None = None
+    lock: SessionLock | None = None
 
     def load_metadata_requests(self, path: str | Path) -> MetadataRequests:
         """Load a request file (MetadataError if bad); every later measurement records it."""
@@ -52,10 +69,16 @@ class Session:
         """Stop recording requested metadata (no request file loaded)."""
         self.instrument.metadata_requests.put(None)
 
+    def replay_journal(self) -> ReplayResult:
+        """Send the runs and file records kept in the journal to the catalog; return what it did."""
+        return replay_journal(self.catalog, journal_dir(self.data_dir))
+
     def close(self) -> None:
-        """Finish pending reductions and stop the reduction worker."""
+        """Finish pending reductions, stop the reduction worker, release the data directory."""
         if self.reducer is not None:
             self.reducer.close()
+        if self.lock is not None:
+            self.lock.release()
 
 
 def default_metadata(config: dict[str, Any]) -> dict[str, Any]:
@@ -71,13 +94,16 @@ def default_metadata(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def make_run_engine(data_dir: Path, config: dict[str, Any]) -> RunEngine:
-    """Return a RunEngine whose metadata (and so ``scan_id``) persists in ``data_dir/md``.
+    """Return a RunEngine whose metadata persists in ``data_dir/md``; ``scan_id`` from an atomic
+    counter there (:class:`.session_lock.ScanCounter`), never repeated.
 
     Its ``md_validator`` refuses any run that breaks the metadata policy.
     """
     md_dir = Path(data_dir) / MD_DIR
     md_dir.mkdir(parents=True, exist_ok=True)
-    RE = RunEngine(PersistentDict(str(md_dir)), call_returns_result=False)
+    RE = RunEngine(
+        PersistentDict(str(md_dir)), call_returns_result=False, scan_id_source=ScanCounter(md_dir)
+    )
     RE.md_validator = md_validator
     for key, value in default_metadata(config).items():
         RE.md[key] = value
@@ -106,35 +132,52 @@ def make_session(
     connect_timeout: float = 10.0,
     reduce_live: bool = True,
     metadata_requests: str | Path | None = None,
+    min_free_mb: float | None = None,
 ) -> Session:
     """Connect the instrument; return a session writing every run to the catalog and NeXus files.
 
-    Raises :class:`~usaxs_bluesky.instrument.InstrumentConnectionError` naming
+    Raises :class:`~usaxs_bluesky.session_lock.DataDirectoryInUse` naming the
+    other session when one already writes to ``data_dir``, and
+    :class:`~usaxs_bluesky.instrument.InstrumentConnectionError` naming
     every unreachable PV when the instrument is not all there. Each file
     written (raw, and with ``reduce_live`` the NXcanSAS and PNG made after
     the run stops, against the latest blank of its technique) is recorded
     with its SHA-256 in the run's catalog entry. ``metadata_requests``: a
     request file (docs/metadata.md), loaded first (MetadataError if bad);
-    every measurement then records its items or is refused.
+    every measurement then records its items or is refused. A run is refused
+    (``DiskSpaceError``) when less than ``min_free_mb`` MB are free where its
+    file goes (:mod:`.disk_space` says where the margin comes from).
     """
     requests = load_requests(metadata_requests) if metadata_requests is not None else None
     data_dir = Path(data_dir).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    if not isinstance(config, dict):
-        config = load_config(config)
-    instrument = connect_instrument(build_instrument(config), timeout=connect_timeout)
-    instrument.data_root.put(str(data_dir))
-    instrument.metadata_requests.put(requests)
-    catalog = open_catalog(data_dir, uri=catalog_uri, api_key=api_key)
-    RE = make_run_engine(data_dir, config)
-    RE.preprocessors.append(SupplementalData(baseline=instrument.baseline))
-    RE.subscribe(TiledWriter(catalog))
-    recorder = FileRecorder(catalog)
-    reducer = None
-    if reduce_live:
-        reducer = LiveReducer(catalog=catalog, data_dir=data_dir, on_file=recorder)
-    nexus_writer = NexusWriter(on_file=_fan_out(recorder, reducer))
-    RE.subscribe(nexus_writer)
+    lock = SessionLock(data_dir).acquire()
+    try:
+        if not isinstance(config, dict):
+            config = load_config(config)
+        instrument = connect_instrument(build_instrument(config), timeout=connect_timeout)
+        instrument.data_root.put(str(data_dir))
+        instrument.metadata_requests.put(requests)
+        catalog = open_catalog(data_dir, uri=catalog_uri, api_key=api_key)
+        margin = free_space_margin(min_free_mb, config)
+        RE = make_run_engine(data_dir, config)
+        RE.md_validator = space_checked(RE.md_validator, data_dir, margin)
+        RE.preprocessors.append(SupplementalData(baseline=instrument.baseline))
+        RE.preprocessors.append(bounded_waits)
+        journal = journal_dir(data_dir)
+        callbacks = IsolatedCallbacks(data_dir / FAILURE_LOG)
+        catalog_writer = JournaledCatalogWriter(catalog, journal)
+        callbacks.add("catalog", catalog_writer)
+        recorder = JournaledFileRecorder(catalog, journal, catalog_writer)
+        reducer = None
+        if reduce_live:
+            reducer = LiveReducer(catalog=catalog, data_dir=data_dir, on_file=recorder)
+        nexus_writer = NexusWriter(on_file=_fan_out(recorder, reducer))
+        callbacks.add("nexus_writer", nexus_writer, essential=True)
+        RE.subscribe(callbacks)
+    except BaseException:
+        lock.release()
+        raise
     return Session(
         RE=RE,
         instrument=instrument,
@@ -142,4 +185,6 @@ def make_session(
         data_dir=data_dir,
         nexus_writer=nexus_writer,
         reducer=reducer,
+        callbacks=callbacks,
+        lock=lock,
     )

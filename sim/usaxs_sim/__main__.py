@@ -9,9 +9,15 @@ import sys
 
 
 def port_in_use(host: str, port: int) -> bool:
-    """True if the TCP or UDP ``port`` on ``host`` cannot be bound."""
+    """True if the TCP or UDP ``port`` on ``host`` cannot be bound.
+
+    TCP is probed with ``SO_REUSEADDR``, as the server binds it: connections
+    of a crashed server left in TIME-WAIT do not keep a restart off its port.
+    """
     for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
         with socket.socket(socket.AF_INET, kind) as sock:
+            if kind == socket.SOCK_STREAM:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind((host, port))
             except OSError as exc:

@@ -154,10 +154,54 @@ def plan_export(runs: Iterable[RunSummary], destination: Path) -> ExportPlan:
     return plan
 
 
+#: bytes a manifest line may take beyond its path (SHA-256 line; JSON entry with size, kind, uid)
+MANIFEST_LINE_BYTES = 256
+
+
+def _blocks(size: int, block: int) -> int:
+    """Return ``size`` rounded up to whole blocks of ``block`` bytes."""
+    return -(-size // block) * block
+
+
+def space_needed(plan: ExportPlan, extra_bytes: int, block: int) -> int:
+    """Return the bytes the export takes on a file system of ``block``-byte blocks.
+
+    Every file to copy, the manifests (both, for every file, written next to
+    the old ones before the rename), every new folder and ``extra_bytes``
+    (an archive) are rounded up to whole blocks.
+    """
+    items = plan.done + plan.todo
+    manifest = sum(MANIFEST_LINE_BYTES + len(str(i.relpath)) for i in items)
+    folders = {
+        i.relpath.parent for i in plan.todo if not (plan.destination / i.relpath.parent).exists()
+    }
+    return (
+        sum(_blocks(i.size, block) for i in plan.todo)
+        + 2 * 2 * _blocks(manifest, block)
+        + block * len(folders)
+        + _blocks(extra_bytes, block)
+    )
+
+
+def check_destination(destination: Path, data_dir: Path | None) -> None:
+    """Raise :class:`ExportError` when ``destination`` is inside the data directory."""
+    if data_dir is None:
+        return
+    dest, root = Path(destination).resolve(), Path(data_dir).resolve()
+    if dest.is_relative_to(root):
+        raise ExportError(
+            f"refusing to export into {dest}: it is inside the data directory {root};"
+            " choose a folder outside it"
+        )
+
+
 def check_space(plan: ExportPlan, extra_bytes: int = 0) -> tuple[int, int]:
-    """Return ``(bytes needed, bytes free)`` at the destination; :class:`ExportError` if short."""
+    """Return ``(bytes needed, bytes free)`` at the destination; :class:`ExportError` if short.
+
+    Needed: :func:`space_needed` with the destination's block size.
+    """
     folder = check_writable(plan.destination)
-    needed = plan.bytes_needed + extra_bytes
+    needed = space_needed(plan, extra_bytes, os.statvfs(folder).f_frsize or 4096)
     free = shutil.disk_usage(folder).free
     if needed > free:
         raise ExportError(
@@ -305,13 +349,16 @@ def export_runs(
     *,
     archive: Path | None = None,
     progress: Progress | None = None,
+    data_dir: Path | None = None,
 ) -> ExportResult:
     """Export the raw and reduced files of ``runs`` to ``destination`` (and ``archive``).
 
     ``progress(index, total, item, status)`` is called for every file
     (status ``copied`` or ``verified`` for one already there). Raises
-    :class:`ExportError` before writing anything when the export cannot be done.
+    :class:`ExportError` before writing anything when the export cannot be done,
+    or when ``destination`` lies inside ``data_dir`` (the data directory).
     """
+    check_destination(destination, data_dir)
     plan = plan_export(runs, destination)
     if archive is not None:
         check_archive_name(Path(archive))

@@ -30,7 +30,8 @@ NEXUS_SUFFIXES = (".h5", ".hdf5", ".hdf", ".nxs")
 
 @dataclass(frozen=True)
 class Problem:
-    """A recorded file that is ``missing``, or differs in ``size`` or ``checksum``."""
+    """A recorded file that is ``missing``, or differs in ``size`` or ``checksum``; or a
+    finished run that planned a raw file (``hdf5_file``) and has ``no file`` recorded."""
 
     uid: str
     path: str
@@ -41,7 +42,14 @@ def verify_catalog(catalog: Any) -> tuple[int, list[Problem]]:
     """Return ``(files checked, problems)`` for every file recorded in every run."""
     checked, problems = 0, []
     for uid, node in catalog.items():
-        for record in run_files(node):
+        records = run_files(node)
+        metadata = node.metadata
+        start = metadata.get("start") or {}
+        if metadata.get("stop") and start.get("hdf5_file"):
+            if not any(record.kind == "raw" for record in records):
+                planned = str(Path(str(start.get("hdf5_path", ""))) / str(start["hdf5_file"]))
+                problems.append(Problem(uid, planned, "no file"))
+        for record in records:
             checked += 1
             path = Path(record.path)
             if not path.is_file():
@@ -102,8 +110,10 @@ def reindex(catalog: Any, folder: Path) -> ReindexResult:
     """Create catalog runs for the NeXus files under ``folder``; record the files (checksums).
 
     Runs already in the catalog (same uid) are not created again; their files
-    are recorded (once each). Files without the start-document contract, or
-    unreadable, are skipped with a warning and listed in the result.
+    are recorded (once each). Files without the start-document contract,
+    unreadable, with a malformed start or stop document, or whose run the
+    catalog refuses, are skipped with a warning and listed in the result; the
+    others are indexed.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -113,7 +123,7 @@ def reindex(catalog: Any, folder: Path) -> ReindexResult:
     for path in nexus_files(folder):
         try:
             found = read_documents(path)
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             found, reason = None, f"unreadable ({exc})"
         else:
             reason = f"no {START_PATH}"
@@ -122,18 +132,50 @@ def reindex(catalog: Any, folder: Path) -> ReindexResult:
             result.skipped.append((str(path), reason))
             continue
         start, stop, kind = found
+        problem = start_problem(start) or (stop_problem(stop, start) if stop is not None else "")
+        if problem:
+            logger.warning("reindex: skipping %s: %s", path, problem)
+            result.skipped.append((str(path), problem))
+            continue
         entry = by_uid.setdefault(start["uid"], [start, stop, []])
         entry[1] = entry[1] or stop
         entry[2].append((path, kind))
-    writer = TiledWriter(catalog)
     for uid, (start, stop, files) in by_uid.items():
-        if uid in catalog:
-            result.present.append(uid)
-        else:
-            writer("start", start)
-            if stop is not None:
-                writer("stop", stop)
-            result.created.append(uid)
-        record_files(catalog, uid, [describe_file(path, kind) for path, kind in files])
+        try:
+            if uid in catalog:
+                result.present.append(uid)
+            else:
+                writer = TiledWriter(catalog)
+                writer("start", start)
+                if stop is not None:
+                    writer("stop", stop)
+                result.created.append(uid)
+            record_files(catalog, uid, [describe_file(path, kind) for path, kind in files])
+        except Exception as exc:  # noqa: BLE001 - one bad run never stops the others
+            reason = f"catalog refused run {uid}: {' '.join(str(exc).split())[:300]}"
+            logger.warning("reindex: skipping %s: %s", files[0][0], reason)
+            result.skipped.extend((str(path), reason) for path, _ in files)
+            continue
         result.recorded += len(files)
     return result
+
+
+def start_problem(start: Any) -> str:
+    """Return why ``start`` is not a usable start document ("" when it is)."""
+    if not isinstance(start, dict):
+        return f"malformed start document (a {type(start).__name__}, not an object)"
+    uid, time = start.get("uid"), start.get("time")
+    if not isinstance(uid, str) or not uid or "/" in uid:
+        return "malformed start document (no valid uid)"
+    if not isinstance(time, int | float) or isinstance(time, bool) or time != time:
+        return "malformed start document (no valid time)"
+    return ""
+
+
+def stop_problem(stop: Any, start: dict) -> str:
+    """Return why ``stop`` is not the stop document of ``start`` ("" when it is)."""
+    if not isinstance(stop, dict) or stop.get("run_start") != start["uid"]:
+        return "malformed stop document (not an object of this run)"
+    if not isinstance(stop.get("time"), int | float) or not stop.get("uid"):
+        return "malformed stop document (no valid time or uid)"
+    return ""

@@ -1,19 +1,23 @@
 """Retention: what the catalog holds by age and user, and removal of runs past the kept period.
 
-The facility keeps data at least ``USAXS_RETENTION_MIN_DAYS`` (90 days by
-default); ``prune`` refuses any shorter cut-off. Removing a run deletes its
-recorded files, then its catalog entry, then appends one JSON line saying
-what went to ``<data_dir>/retention_log.jsonl``.
+The facility keeps data at least 90 days; ``--min-days``,
+``USAXS_RETENTION_MIN_DAYS`` and the config can only raise that, and
+``prune`` refuses any shorter cut-off. Removing a run first appends (and
+fsyncs) its intent to ``<data_dir>/retention_log.jsonl``, then deletes its
+recorded files (only ones under the data directory) and catalog entry, then
+appends the ``removed`` record; a prune cut short is finished by the next.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import math
 import os
 import re
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,20 +44,39 @@ def parse_age_days(text: str) -> float:
     return value * 7 if unit == "w" else value
 
 
-def minimum_days(option: float | None = None) -> float:
-    """Shortest allowed cut-off (days).
+def _days(source: str, value: Any) -> float:
+    """Return ``value`` as days; ValueError unless a finite number >= :data:`DEFAULT_MIN_DAYS`."""
+    try:
+        days = float(value)
+    except (TypeError, ValueError):
+        days = math.nan
+    if not math.isfinite(days) or days < DEFAULT_MIN_DAYS:
+        raise ValueError(
+            f"{source}={value!r}: the retention minimum must be a finite number of days"
+            f" >= {DEFAULT_MIN_DAYS:g} (it can be raised, never lowered)"
+        )
+    return days
 
-    The facility's minimum is ``$USAXS_RETENTION_MIN_DAYS`` or 90; ``option``
-    (``--min-days``) can only raise it, never lower it.
+
+def minimum_days(
+    option: float | str | None = None, config: Mapping[str, Any] | None = None
+) -> float:
+    """Shortest allowed cut-off (days): the largest of 90 and every source given.
+
+    Sources: ``option`` (``--min-days``), ``$USAXS_RETENTION_MIN_DAYS``, the
+    config's ``retention: {min_days: N}``. Each can only raise the minimum:
+    nan, inf, negative, 0 or anything under 90 raises ValueError naming it.
     """
-    text = os.environ.get(MIN_DAYS_ENV)
-    configured = DEFAULT_MIN_DAYS
-    if text:
-        try:
-            configured = float(text)
-        except ValueError:
-            raise ValueError(f"${MIN_DAYS_ENV}={text!r} is not a number of days") from None
-    return configured if option is None else max(float(option), configured)
+    floor = DEFAULT_MIN_DAYS
+    retention = (config or {}).get("retention") or {}
+    for source, value in (
+        ("--min-days", option),
+        (f"${MIN_DAYS_ENV}", os.environ.get(MIN_DAYS_ENV)),
+        ("config retention.min_days", retention.get("min_days")),
+    ):
+        if value is not None and value != "":
+            floor = max(floor, _days(source, value))
+    return floor
 
 
 def age_bucket(age_days: float) -> str:
@@ -117,7 +140,7 @@ def prune_candidates(
     if older_than_days < floor:
         raise ValueError(
             f"--older-than {older_than_days:g}d is shorter than the retention minimum of "
-            f"{floor:g} days (the minimum: ${MIN_DAYS_ENV} or 90, raised by --min-days)"
+            f"{floor:g} days (90, raised by --min-days, ${MIN_DAYS_ENV} or the config)"
         )
     now = time.time() if now is None else now
     cutoff = now - older_than_days * DAY_S
@@ -125,37 +148,104 @@ def prune_candidates(
     return sorted((summarize(uid, node) for uid, node in old.items()), key=lambda r: r.time)
 
 
-def remove_run(catalog: Any, run: RunSummary, log_path: Path) -> dict[str, Any]:
-    """Delete ``run``'s files and catalog entry; append and return its log record."""
+def _log(log_path: Path, entry: Mapping[str, Any]) -> None:
+    """Append one JSON line to the retention log and fsync it."""
+    with open(log_path, "a") as log:
+        log.write(json.dumps(entry) + "\n")
+        log.flush()
+        os.fsync(log.fileno())
+
+
+def _inside(path: str, root: Path) -> Path:
+    """Return ``path`` (relative ones taken from ``root``) resolved; ValueError if outside."""
+    resolved = (root / path).resolve()
+    if not resolved.is_relative_to(root):
+        raise ValueError(
+            f"prune refused: {path} is outside the catalog's data root {root}; nothing removed"
+        )
+    return resolved
+
+
+def _delete(catalog: Any, entry: Mapping[str, Any], root: Path) -> dict[str, Any]:
+    """Delete the files and catalog entry an intent names; return the ``removed`` record."""
     removed, missing = [], []
-    for record in run.files:
+    for path in entry["files"]:
         try:
-            os.unlink(record.path)
-            removed.append(record.path)
+            os.unlink(_inside(path, root))
+            removed.append(path)
         except FileNotFoundError:
-            missing.append(record.path)
-    catalog.delete_contents(run.uid, recursive=True, external_only=False)
-    entry = {
+            missing.append(path)
+    if entry["uid"] in catalog:
+        catalog.delete_contents(entry["uid"], recursive=True, external_only=False)
+    sizes = entry.get("sizes", {})
+    return {
+        **entry,
+        "state": "removed",
         "removed_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "files_removed": removed,
+        "files_already_missing": missing,
+        "bytes": sum(int(sizes.get(path, 0)) for path in removed),
+    }
+
+
+def remove_run(catalog: Any, run: RunSummary, log_path: Path, root: Path) -> dict[str, Any]:
+    """Log the intent (fsynced), delete ``run``'s files and catalog entry, log and return it."""
+    intent = {
+        "state": "removing",
+        "logged_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "uid": run.uid,
         "user": run.user,
         "sample": run.sample,
         "plan": run.plan,
         "scan_id": run.scan_id,
         "start_time": datetime.datetime.fromtimestamp(run.time).astimezone().isoformat(),
-        "files_removed": removed,
-        "files_already_missing": missing,
-        "bytes": sum(f.size for f in run.files if f.path in removed),
+        "files": [f.path for f in run.files],
+        "sizes": {f.path: f.size for f in run.files},
     }
-    with open(log_path, "a") as log:
-        log.write(json.dumps(entry) + "\n")
-        log.flush()
-        os.fsync(log.fileno())
-    return entry
+    _log(log_path, intent)
+    done = _delete(catalog, intent, root)
+    _log(log_path, done)
+    return done
+
+
+def unfinished(log_path: Path) -> list[dict[str, Any]]:
+    """Return the logged intents with no ``removed`` record after them (a prune cut short)."""
+    pending: dict[str, dict[str, Any]] = {}
+    if not log_path.exists():
+        return []
+    for line in log_path.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut by a crash
+        if entry.get("state") == "removing":
+            pending[entry["uid"]] = entry
+        elif entry.get("state", "removed") == "removed":
+            pending.pop(entry.get("uid"), None)
+    return list(pending.values())
 
 
 def prune(catalog: Any, runs: list[RunSummary], data_dir: Path) -> list[dict[str, Any]]:
-    """Remove every run of ``runs`` (files and catalog entry); return the log records."""
-    log_path = Path(data_dir) / LOG_NAME
+    """Finish any prune cut short, then remove every run of ``runs``; return the log records.
+
+    Only files under ``data_dir`` (the catalog's data root) are ever deleted:
+    one recorded outside it refuses the whole prune before anything goes.
+    Each removal is logged first (intent, fsynced), then done, then logged
+    again (``removed``), so a crash leaves a log that the next prune resumes.
+    """
+    root = Path(data_dir).resolve()
+    log_path = root / LOG_NAME
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    return [remove_run(catalog, run, log_path) for run in runs]
+    for run in runs:
+        for record in run.files:
+            _inside(record.path, root)
+    entries = []
+    for intent in unfinished(log_path):
+        done = _delete(catalog, intent, root)
+        _log(log_path, done)
+        entries.append(done)
+    done_uids = {entry["uid"] for entry in entries}
+    entries += [
+        remove_run(catalog, run, log_path, root) for run in runs if run.uid not in done_uids
+    ]
+    return entries

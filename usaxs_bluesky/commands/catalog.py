@@ -1,4 +1,4 @@
-"""``usaxs catalog``: verify recorded files against the disk; rebuild runs from NeXus files."""
+"""``usaxs catalog``: verify recorded files; rebuild runs from NeXus files; replay the journal."""
 
 from __future__ import annotations
 
@@ -43,6 +43,21 @@ def _reindex(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replay(args: argparse.Namespace) -> int:
+    from ..catalog.journal import journal_dir, replay_journal
+    from ..catalog.store import open_catalog
+
+    catalog = open_catalog(args.data_dir, uri=args.uri, api_key=args.api_key)
+    result = replay_journal(catalog, journal_dir(args.data_dir))
+    for uid in result.busy:
+        print(f"left {uid}: its run is still being written", file=sys.stderr)
+    print(
+        f"{len(result.written)} run(s) written to the catalog, {len(result.present)} already"
+        f" there, {result.files} file record(s) added, {len(result.busy)} left"
+    )
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``catalog verify`` and ``catalog reindex DIR``."""
     p = sub.add_parser("catalog", help="check or rebuild the run catalog")
@@ -54,3 +69,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_catalog_options(rebuild)
     rebuild.add_argument("folder", type=Path, help="folder searched for NeXus files")
     rebuild.set_defaults(func=_reindex)
+    replay = actions.add_parser(
+        "replay", help="send runs kept in the journal (catalog was down) to the catalog"
+    )
+    add_catalog_options(replay)
+    replay.set_defaults(func=_replay)

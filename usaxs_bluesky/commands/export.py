@@ -28,10 +28,11 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..catalog.export import check_space, export_runs, plan_export
+    from ..catalog.export import check_destination, check_space, export_runs, plan_export
 
     if args.verify:
         return _verify(args)
+    check_destination(args.to, args.data_dir)
     criteria = criteria_from(args)
     runs = matching_runs(args, criteria, open_for(args))
     if not runs:
@@ -50,7 +51,9 @@ def _run(args: argparse.Namespace) -> int:
         f"{needed} bytes needed, {free} bytes free at {args.to}",
         file=sys.stderr,
     )
-    result = export_runs(runs, args.to, archive=args.archive, progress=_progress)
+    result = export_runs(
+        runs, args.to, archive=args.archive, progress=_progress, data_dir=args.data_dir
+    )
     print(
         f"exported to {args.to}: {result.copied} copied and verified, "
         f"{result.skipped} already there"

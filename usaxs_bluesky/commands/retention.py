@@ -57,9 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     prune.add_argument("--yes", action="store_true", help="really remove (default: dry run)")
     prune.add_argument(
         "--min-days",
-        type=float,
         default=None,
-        help="raise the shortest allowed cut-off (days) above the minimum "
-        "($USAXS_RETENTION_MIN_DAYS or 90)",
+        help="raise the shortest allowed cut-off (days, finite, >= 90); never lowers it",
     )
     prune.set_defaults(func=_prune)

@@ -187,6 +187,56 @@ _UniqueKeyLoader.add_constructor(
 )
 
 
+#: bounds of a request file, checked before any value is built
+MAX_REQUEST_BYTES = 1 << 20
+MAX_DEPTH = 32
+MAX_EXPANDED_NODES = 100_000
+
+
+def _expanded_nodes(node: yaml.Node, memo: dict[int, int]) -> int:
+    """Return the number of nodes ``node`` stands for with every alias expanded (memoized)."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    if isinstance(node, yaml.MappingNode):
+        children = [child for pair in node.value for child in pair]
+    elif isinstance(node, yaml.SequenceNode):
+        children = list(node.value)
+    else:
+        children = []
+    total = 1 + sum(_expanded_nodes(child, memo) for child in children)
+    memo[id(node)] = total
+    return total
+
+
+def _check_bounds(text: str, path: Path) -> None:
+    """Raise MetadataError for a file too big, nested too deep or expanding too far (aliases).
+
+    The depth is read from the parser's events (no recursion), the expansion
+    from the composed node graph (shared nodes counted once each time they
+    are used, in linear time): nothing is expanded to find out.
+    """
+    if len(text) > MAX_REQUEST_BYTES:
+        raise MetadataError(
+            f"{path}: {len(text)} characters; a request file holds at most {MAX_REQUEST_BYTES}"
+        )
+    depth = 0
+    for event in yaml.parse(text, Loader=_UniqueKeyLoader):
+        if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1
+                raise MetadataError(f"{path}: nested deeper than {MAX_DEPTH} levels (line {line})")
+        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            depth -= 1
+    node = yaml.compose(text, Loader=_UniqueKeyLoader)
+    if node is not None and _expanded_nodes(node, {}) > MAX_EXPANDED_NODES:
+        raise MetadataError(
+            f"{path}: expands to more than {MAX_EXPANDED_NODES} values through aliases"
+            " (a YAML alias bomb?); refused"
+        )
+
+
 def _item_problems(raw: Any) -> list[str]:
     """Return the problems of one raw item mapping (empty when it is valid)."""
     if not isinstance(raw, dict):
@@ -290,6 +340,7 @@ def load_requests(path: str | Path) -> MetadataRequests:
     except (OSError, UnicodeDecodeError) as exc:
         raise MetadataError(f"{path}: cannot read request file: {exc}") from exc
     try:
+        _check_bounds(text, path)
         data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         raise MetadataError(f"{path}: not valid YAML: {exc}") from exc
