@@ -54,7 +54,8 @@ def test_profile_runs_a_plan(usaxs_session, tmp_path):
     code = (
         "uid, = RE(count_sample(title='profile test', thickness_mm=1.0, user_name='u'));"
         "print('UID', uid, sorted(k for k in dir() if not k.startswith('_'))[:3]);"
-        "print('N', len(cat))"
+        "print('N', len(cat));"
+        "print('SUSPENDERS', len(RE.suspenders))"
     )
     done = subprocess.run(
         [str(IPYTHON), f"--profile-dir={profile}", "--no-banner", "--colors=nocolor", "-c", code],
@@ -68,6 +69,7 @@ def test_profile_runs_a_plan(usaxs_session, tmp_path):
     assert "USAXS session:" in out and "live plots off" in out
     uid = next(line.split()[1] for line in out.splitlines() if line.startswith("UID"))
     assert "N 1" in out
+    assert "SUSPENDERS 0" not in out and "SUSPENDERS" in out  # as in the demo and the queue
     from usaxs_bluesky.catalog.store import open_catalog
 
     assert open_catalog(data_dir)[uid].metadata["start"]["title"] == "profile test"

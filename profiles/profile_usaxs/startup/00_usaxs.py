@@ -6,12 +6,13 @@ Environment:
   USAXS_SIM=1     start the simulated instrument in the background first (demos)
 
 Names it defines (nothing else is added to the namespace):
-  session, RE, inst, cat, bp, bps, feedback, sim (or None)
+  session, RE, inst, cat, bp, bps, feedback, suspenders, sim (or None)
   plans bound to the instrument: USAXSscan, Flyscan, uascan, saxsExp, waxsExp,
   set_mode, count_sample, rocking_curve, transmission, tune_ar, tune_mr,
   tune_a2rp, tune_dx, tune_dy, preUSAXStune, run_command_file
   modes: USAXS, SAXS, WAXS, OUT_OF_BEAM
-so that e.g. ``RE(USAXSscan(20, 0, 1.0, "spheres"))`` measures.
+so that e.g. ``RE(USAXSscan(20, 0, 1.0, "spheres"))`` measures. The beam suspenders are
+installed as in the demo and the queue server (a beam loss pauses a plan and resumes it).
 """
 
 
@@ -44,6 +45,7 @@ def _start() -> dict:
         tune,
         usaxs,
     )
+    from usaxs_bluesky.plans.suspenders import install_beam_suspenders
     from usaxs_bluesky.session import make_session
 
     data_dir = Path(os.environ.get("USAXS_DATA_DIR", "usaxs_data"))
@@ -69,16 +71,19 @@ def _start() -> dict:
     }
     namespace = {name: bound(plan) for name, plan in plans.items()}
     feedback = install_live_feedback(session.RE)
+    suspenders = install_beam_suspenders(session.RE, inst)
     namespace.update(
         session=session, RE=session.RE, inst=inst, cat=session.catalog, bp=bp, bps=bps,
-        feedback=feedback, sim=sim, USAXS=USAXS, SAXS=SAXS, WAXS=WAXS, OUT_OF_BEAM=OUT_OF_BEAM,
+        feedback=feedback, suspenders=suspenders, sim=sim,
+        USAXS=USAXS, SAXS=SAXS, WAXS=WAXS, OUT_OF_BEAM=OUT_OF_BEAM,
     )  # fmt: skip
     source = f"simulator on CA port {sim.port}" if sim else "EPICS Channel Access"
     print(
         f"USAXS session: {len(inst.devices)} devices via {source}"
         f" (PV map: {os.environ.get('USAXS_PV_MAP') or 'packaged 12-ID-E'}),"
         f" data and catalog in {session.data_dir},"
-        f" live plots {'on' if feedback.plots else 'off (no display)'}.\n"
+        f" live plots {'on' if feedback.plots else 'off (no display)'},"
+        f" {len(suspenders)} beam suspenders.\n"
         f"Try: RE(USAXSscan(20, 0, 1.0, 'spheres')); plans: {', '.join(sorted(plans))}"
     )
     return namespace
