@@ -44,13 +44,15 @@ def run_key(key: str) -> str:
 
 
 def _regex(query: Regex, tree: Any) -> Any:
-    """``Regex`` as ``REGEXP`` (SQLite, Python ``re.search``) or ``~``/``~*`` (PostgreSQL)."""
+    """``Regex`` as ``REGEXP`` (SQLite: Python ``re.search``) or ``~``/``~*`` (PostgreSQL)."""
     check_pattern(query.pattern, "regex")
     value = orm.Node.metadata_[query.key.split(".")].as_string()
-    flags = None if query.case_sensitive else "i"
-    return tree.new_variation(
-        conditions=tree.conditions + [value.regexp_match(query.pattern, flags=flags)]
-    )
+    if tree.context.engine.url.get_dialect().name == "postgresql":
+        condition = value.regexp_match(query.pattern, flags=None if query.case_sensitive else "i")
+    else:
+        pattern = query.pattern if query.case_sensitive else f"(?i){query.pattern}"
+        condition = value.regexp_match(pattern)
+    return tree.new_variation(conditions=tree.conditions + [condition])
 
 
 def check_pattern(pattern: str, name: str) -> None:
