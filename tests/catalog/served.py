@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator
@@ -139,10 +140,15 @@ def usaxs_serve(data_dir: Path, keys_file: Path, *options: str) -> Iterator[str]
     url = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "usaxs_bluesky.cli", "serve", "--port", str(port),
            "--data-dir", str(data_dir), "--keys", str(keys_file), *options]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ)
+    log = tempfile.TemporaryFile()  # never a pipe: a full pipe would stall the server
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=os.environ)
+
+    def output() -> str:
+        log.seek(0)
+        return log.read().decode(errors="replace")
 
     def ready() -> bool:
-        assert proc.poll() is None, proc.stdout.read().decode()
+        assert proc.poll() is None, output()
         try:
             return httpx.get(f"{url}/api/v1/", timeout=1).status_code == 200
         except httpx.HTTPError:
@@ -154,6 +160,7 @@ def usaxs_serve(data_dir: Path, keys_file: Path, *options: str) -> Iterator[str]
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        log.close()
 
 
 def headers(who: str) -> dict[str, str]:

@@ -10,7 +10,7 @@ import pytest
 from tiled.queries import Eq
 
 from usaxs_bluesky.catalog.files import run_files, sha256_file
-from usaxs_bluesky.catalog.relocate import moved_uri
+from usaxs_bluesky.catalog.relocate import LOCATION_FILE, moved_uri
 from usaxs_bluesky.catalog.store import open_catalog
 
 from .served import FACILITY_RUNS, KEYS, KEYS_YAML, usaxs_serve, write_runs
@@ -88,3 +88,14 @@ def test_documents_replayed(moved):
 )
 def test_moved_uri(uri, expected):
     assert moved_uri(uri, "/old/d", "/new d") == expected
+
+
+def test_moved_catalog_without_marker_found_from_its_tables(moved, tmp_path):
+    """A catalog made before the marker existed: its old place is read from its event tables."""
+    runs, copy = moved
+    open_catalog(copy, create=False)  # make sure the copy has been re-rooted once
+    again = tmp_path / "again"
+    shutil.copytree(copy, again)
+    (again / "catalog" / LOCATION_FILE).unlink()
+    _check_every_run(open_catalog(again, create=False), runs, again)
+    assert (again / "catalog" / LOCATION_FILE).read_text().strip() == str(again)

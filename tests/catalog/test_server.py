@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from bluesky_tiled_plugins import TiledWriter
+from event_model import compose_run
 from tiled.client import from_uri
 
 from usaxs_bluesky.catalog import DEFAULT_MOUNT
@@ -134,3 +136,39 @@ def test_keys_file_checked(tmp_path, body, message):
     bad.write_text(body)
     with pytest.raises(ValueError, match=message):
         load_keys(bad)
+
+
+def test_selected_metadata_at_top_and_under_selected(server):
+    r = httpx.get(
+        f"{server}/api/v1/search/{DEFAULT_MOUNT}",
+        params={
+            "select_metadata": "{title:start.title}",
+            "filter[eq][condition][key]": "user_name",
+            "filter[eq][condition][value]": '"alice"',
+            "sort": "time",
+        },  # fmt: skip
+        headers={"Authorization": f"Apikey {KEYS['alice']}", "Accept-Encoding": "gzip"},
+    )
+    assert r.status_code == 200, r.text
+    metadata = [item["attributes"]["metadata"] for item in r.json()["data"]]
+    assert [m["title"] for m in metadata] == ["water_blank", "Glassy Carbon 1"]
+    assert [m["selected"] for m in metadata] == [
+        {"title": t} for t in ("water_blank", "Glassy Carbon 1")
+    ]
+
+
+def test_staff_writes_a_run_through_the_server(server):
+    """A session's TiledWriter on the served catalog (staff key); the user reads it back."""
+    writer = TiledWriter(open_catalog(uri=server, api_key=KEYS["staff"]))
+    bundle = compose_run(
+        metadata={"user_name": "alice", "title": "via server", "plan_name": "count"}
+    )
+    writer("start", bundle.start_doc)
+    keys = {"I0": {"dtype": "number", "shape": [], "source": "PV:I0"}}
+    desc = bundle.compose_descriptor(name="primary", data_keys=keys)
+    writer("descriptor", desc.descriptor_doc)
+    writer("event", desc.compose_event(data={"I0": 7.0}, timestamps={"I0": 0.0}))
+    writer("stop", bundle.compose_stop())
+    run = open_catalog(uri=server, api_key=KEYS["alice"])[bundle.start_doc["uid"]]
+    assert list(run["primary"].read()["I0"].values) == [7.0]
+    assert bundle.start_doc["uid"] not in open_catalog(uri=server, api_key=KEYS["bob_proposal"])

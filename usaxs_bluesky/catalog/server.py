@@ -85,9 +85,15 @@ def catalog_app(adapter: Any, *, mount: str = "", access_policy: Any = None) -> 
         from tiled.server.app import build_app
 
     tree = MapAdapter({check_mount(mount): adapter}) if mount else adapter
+    # a mounted catalog's own start-up (database check, caches) runs as if it were the root
+    tasks = {
+        "startup": list(getattr(adapter, "startup_tasks", [])) if mount else [],
+        "shutdown": list(getattr(adapter, "shutdown_tasks", [])) if mount else [],
+    }
     registry = server_query_registry()
     app = build_app(
         tree,
+        tasks=tasks,
         access_policy=access_policy,
         query_registry=registry,
         serialization_registry=_serializers(),
