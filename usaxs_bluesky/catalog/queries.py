@@ -43,15 +43,22 @@ def run_key(key: str) -> str:
     return key if head in RUN_SECTIONS else f"{START}.{key}"
 
 
-def _regex(query: Regex, tree: Any) -> Any:
-    """``Regex`` as ``REGEXP`` (SQLite: Python ``re.search``) or ``~``/``~*`` (PostgreSQL)."""
+def regex_condition(query: Regex, dialect: str) -> Any:
+    """The SQL condition of ``query`` for ``dialect`` (``sqlite`` or ``postgresql``).
+
+    SQLite runs SQLAlchemy's ``REGEXP`` function (Python ``re.search``; case-insensitive
+    as an inline ``(?i)``); PostgreSQL runs ``~`` or ``~*``.
+    """
     check_pattern(query.pattern, "regex")
     value = orm.Node.metadata_[query.key.split(".")].as_string()
-    if tree.context.engine.url.get_dialect().name == "postgresql":
-        condition = value.regexp_match(query.pattern, flags=None if query.case_sensitive else "i")
-    else:
-        pattern = query.pattern if query.case_sensitive else f"(?i){query.pattern}"
-        condition = value.regexp_match(pattern)
+    if dialect == "postgresql":
+        return value.regexp_match(query.pattern, flags=None if query.case_sensitive else "i")
+    pattern = query.pattern if query.case_sensitive else f"(?i){query.pattern}"
+    return value.regexp_match(pattern)
+
+
+def _regex(query: Regex, tree: Any) -> Any:
+    condition = regex_condition(query, tree.context.engine.url.get_dialect().name)
     return tree.new_variation(conditions=tree.conditions + [condition])
 
 
