@@ -14,18 +14,20 @@ run's metadata sections (:data:`RUN_SECTIONS`) means a key of the start
 document, as on the facility's server (``plan_name`` is ``start.plan_name``).
 """
 
+import operator
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, func, literal_column, or_
 from tiled.catalog import orm
 from tiled.catalog.adapter import CatalogNodeAdapter
-from tiled.queries import Comparison, QueryValueError, Regex
+from tiled.queries import Comparison, Eq, In, Like, Operator, QueryValueError, Regex
 from tiled.query_registration import QueryRegistry, default_query_registry
 from tiled.utils import UnsupportedQueryType
 
 from .files import FILES_KEY
+from .indexes import INDEXED_KEYS, json_path
 
 RUN_SECTIONS = ("start", "stop", "summary", FILES_KEY)
 START = "start"
@@ -43,6 +45,58 @@ def run_key(key: str) -> str:
     return key if head in RUN_SECTIONS else f"{START}.{key}"
 
 
+def _dialect(tree: Any) -> str:
+    return tree.context.engine.url.get_dialect().name
+
+
+def metadata_value(key: str, dialect: str, as_type: str = "as_string") -> Any:
+    """The SQL expression of metadata ``key``: on SQLite, for an indexed key, with a literal path.
+
+    ``json_extract(nodes.metadata, '$.start.user_name')`` is the expression of the
+    index (:mod:`.indexes`), so SQLite uses it; Tiled's own expression binds the path.
+    ``as_type`` is Tiled's typed accessor for the other cases (``as_integer`` ...).
+    """
+    if dialect == "sqlite" and key in INDEXED_KEYS:
+        return func.json_extract(orm.Node.metadata_, literal_column(f"'{json_path(key)}'"))
+    return getattr(orm.Node.metadata_[key.split(".")], as_type)()
+
+
+_OPERATORS = {
+    Operator.lt: operator.lt,
+    Operator.le: operator.le,
+    Operator.gt: operator.gt,
+    Operator.ge: operator.ge,
+}
+
+
+def _indexed(query_type: type, condition: Any) -> Any:
+    """A translator using ``condition(query)`` on SQLite for indexed keys, else Tiled's own."""
+    tiled_translator = CatalogNodeAdapter.query_registry.dispatch(query_type)
+
+    def translate(query: Any, tree: Any) -> Any:
+        if _dialect(tree) != "sqlite" or query.key not in INDEXED_KEYS:
+            return tiled_translator(query, tree)
+        return tree.new_variation(conditions=tree.conditions + [condition(query)])
+
+    return translate
+
+
+def _eq(query: Eq) -> Any:
+    return metadata_value(query.key, "sqlite") == query.value
+
+
+def _comparison(query: Comparison) -> Any:
+    return _OPERATORS[Operator(query.operator)](metadata_value(query.key, "sqlite"), query.value)
+
+
+def _like(query: Like) -> Any:
+    return metadata_value(query.key, "sqlite").like(query.pattern)
+
+
+def _in(query: In) -> Any:
+    return metadata_value(query.key, "sqlite").in_(list(query.value))
+
+
 def regex_condition(query: Regex, dialect: str) -> Any:
     """The SQL condition of ``query`` for ``dialect`` (``sqlite`` or ``postgresql``).
 
@@ -50,7 +104,7 @@ def regex_condition(query: Regex, dialect: str) -> Any:
     as an inline ``(?i)``); PostgreSQL runs ``~`` or ``~*``.
     """
     check_pattern(query.pattern, "regex")
-    value = orm.Node.metadata_[query.key.split(".")].as_string()
+    value = metadata_value(query.key, dialect)
     if dialect == "postgresql":
         return value.regexp_match(query.pattern, flags=None if query.case_sensitive else "i")
     pattern = query.pattern if query.case_sensitive else f"(?i){query.pattern}"
@@ -58,7 +112,7 @@ def regex_condition(query: Regex, dialect: str) -> Any:
 
 
 def _regex(query: Regex, tree: Any) -> Any:
-    condition = regex_condition(query, tree.context.engine.url.get_dialect().name)
+    condition = regex_condition(query, _dialect(tree))
     return tree.new_variation(conditions=tree.conditions + [condition])
 
 
@@ -183,18 +237,18 @@ def _time_range(query: TimeRangeQuery, tree: Any) -> Any:
 
 def _scan_id(query: ScanIDQuery, tree: Any) -> Any:
     ids = [int(part) for part in query.scan_ids.split(",")]
-    value = orm.Node.metadata_[SCAN_ID_KEY.split(".")].as_integer()
+    value = metadata_value(SCAN_ID_KEY, _dialect(tree), "as_integer")
     return tree.new_variation(conditions=tree.conditions + [value.in_(ids)])
 
 
 def _scan_id_range(query: ScanIDRangeQuery, tree: Any) -> Any:
-    value = orm.Node.metadata_[SCAN_ID_KEY.split(".")].as_integer()
+    value = metadata_value(SCAN_ID_KEY, _dialect(tree), "as_integer")
     condition = and_(value >= int(query.start_id), value < int(query.end_id))
     return tree.new_variation(conditions=tree.conditions + [condition])
 
 
 def _partial_uid(query: PartialUIDQuery, tree: Any) -> Any:
-    value = orm.Node.metadata_[UID_KEY.split(".")].as_string()
+    value = metadata_value(UID_KEY, _dialect(tree))
     # the decoder allows only hex digits and dashes, so no LIKE wildcard can slip in
     options = [value.like(f"{part.lower()}%") for part in query.partial_uids.split(",")]
     return tree.new_variation(conditions=tree.conditions + [or_(*options)])
@@ -208,6 +262,10 @@ SERVER_QUERIES = {
     "partial_uid": PartialUIDQuery,
 }
 
+CatalogNodeAdapter.register_query(Eq, _indexed(Eq, _eq))
+CatalogNodeAdapter.register_query(Comparison, _indexed(Comparison, _comparison))
+CatalogNodeAdapter.register_query(Like, _indexed(Like, _like))
+CatalogNodeAdapter.register_query(In, _indexed(In, _in))
 CatalogNodeAdapter.register_query(Regex, _regex)
 CatalogNodeAdapter.register_query(TimeRangeQuery, _time_range)
 CatalogNodeAdapter.register_query(ScanIDQuery, _scan_id)

@@ -18,8 +18,6 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path, PurePosixPath
 
-from tiled.utils import path_from_uri
-
 from .files import FILES_KEY
 
 LOCATION_FILE = "data_root"
@@ -43,6 +41,8 @@ def _moved(path: str, old: str, new: str) -> str | None:
 
 def moved_uri(uri: str, old: str, new: str) -> str | None:
     """Return asset ``uri`` re-rooted from ``old`` to ``new``; None when not under ``old``."""
+    from tiled.utils import path_from_uri
+
     try:
         path = str(path_from_uri(uri))
     except ValueError:
@@ -56,6 +56,8 @@ def moved_uri(uri: str, old: str, new: str) -> str | None:
 
 def _old_root(db: sqlite3.Connection) -> str | None:
     """The data directory the catalog's event tables were written in (catalogs without a marker)."""
+    from tiled.utils import path_from_uri  # imported here: yaml is slow to import
+
     suffix = f"/{CATALOG_DIR}/{TABLES_DB}"
     for (uri,) in db.execute("SELECT data_uri FROM assets WHERE data_uri LIKE ?", (f"%{suffix}",)):
         try:

@@ -12,12 +12,14 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from tiled.client.container import Container
-
+from .indexes import ensure_indexes
 from .relocate import CATALOG_DIR, data_root, follow_move
+
+if TYPE_CHECKING:
+    from tiled.client.container import Container
 
 RUNS_SPECS = [{"name": "CatalogOfBlueskyRuns", "version": "3.0"}]
 
@@ -36,7 +38,8 @@ def embedded_paths(data_dir: Path) -> dict[str, Path]:
 def embedded_adapter(data_dir: str | Path, *, create: bool = False) -> Any:
     """Return the Tiled catalog adapter of the embedded catalog under ``data_dir``.
 
-    A catalog last opened in another place is re-rooted here first.
+    A catalog last opened in another place is re-rooted here first; the
+    search indexes (:mod:`.indexes`) are made when missing.
     Raises ``FileNotFoundError`` when it does not exist and ``create`` is false.
     """
     paths = embedded_paths(Path(data_dir))
@@ -58,6 +61,7 @@ def embedded_adapter(data_dir: str | Path, *, create: bool = False) -> Any:
     )
     if not exists:
         follow_move(data_dir)  # remember where it was made
+    ensure_indexes(paths["catalog"])
     return adapter
 
 
