@@ -155,7 +155,8 @@ def plain_sql(db: sqlite3.Connection, criteria: Criteria) -> int:
     where, params = direct.where_clause(criteria)
     total = db.execute(f"SELECT count(*) FROM nodes WHERE {where}", params).fetchone()[0]
     db.execute(
-        f"SELECT key FROM nodes WHERE {where} ORDER BY {direct.TIME} DESC LIMIT {PAGE}", params
+        f"SELECT key FROM nodes WHERE {where} ORDER BY {direct.order_by(criteria)} LIMIT {PAGE}",
+        params,
     ).fetchall()
     return total
 
@@ -215,7 +216,8 @@ def cold_find(data_dir: Path, repeat: int = 5) -> tuple[float, float]:
     where, params = direct.where_clause(criteria)
     sql = (
         f"SELECT count(*) FROM nodes WHERE {where};"
-        f"SELECT key, metadata FROM nodes WHERE {where} ORDER BY {direct.TIME} DESC LIMIT {PAGE};"
+        f"SELECT key, metadata FROM nodes WHERE {where} "
+        f"ORDER BY {direct.order_by(criteria)} LIMIT {PAGE};"
     ).replace("?", f"'{USERS[7]}'")
     db = str(data_dir / "catalog" / "catalog.db")
     t_usaxs, t_cli = [], []

@@ -166,3 +166,13 @@ def test_cli_imports_no_tiled(mixed):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.splitlines()[-1] == "0 []"
+
+
+def test_tiled_page_larger_than_a_server_page(mixed, monkeypatch):
+    """A page longer than the server's page limit is fetched in several requests, in order."""
+    from usaxs_bluesky.catalog import search
+
+    monkeypatch.setattr(search, "MAX_SERVER_PAGE", 2)
+    through_tiled = search_page(mixed.catalog, Criteria(), limit=7, offset=1)
+    assert through_tiled == direct.page(mixed.data_dir, Criteria(), limit=7, offset=1)
+    assert len(through_tiled.runs) == 7 and through_tiled.total == 10

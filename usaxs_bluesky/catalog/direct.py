@@ -52,6 +52,16 @@ def where_clause(criteria: Criteria) -> tuple[str, list[Any]]:
     return " AND ".join(conditions), params
 
 
+def order_by(criteria: Criteria) -> str:
+    """Return the ORDER BY of a page: newest first (ties: last made first).
+
+    With a user, SQLite would walk the time index to avoid sorting and filter
+    all runs on the way; ``+`` keeps that index out, so it reads the user's
+    runs from their index and sorts those.
+    """
+    return f"{'+' if criteria.user else ''}{TIME} DESC, nodes.id DESC"
+
+
 def summary_of(uid: str, text: str) -> RunSummary:
     """Return the summary of the run ``uid`` whose metadata JSON is ``text``."""
     metadata = json.loads(text)
@@ -100,7 +110,7 @@ def page(data_dir: str | Path, criteria: Criteria, *, limit: int, offset: int = 
         total = count(connection, criteria)
         rows = connection.execute(
             f"SELECT key, metadata FROM nodes WHERE {where} "
-            f"ORDER BY {TIME} DESC, nodes.id DESC LIMIT ? OFFSET ?",
+            f"ORDER BY {order_by(criteria)} LIMIT ? OFFSET ?",
             [*params, limit, offset],
         ).fetchall()
     return Page(total, offset, [summary_of(uid, text) for uid, text in rows])

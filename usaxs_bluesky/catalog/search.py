@@ -13,12 +13,12 @@ import datetime
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from .files import FileRecord, run_files
 
+MAX_SERVER_PAGE = 300  # Tiled's largest page[limit]
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -191,9 +191,12 @@ def search_page(catalog: Any, criteria: Criteria, *, limit: int, offset: int = 0
     check_page(limit, offset)
     results = search_catalog(catalog, criteria).sort(("start.time", -1))
     total = len(results)
-    # an open slice: Tiled's client fetches it in pages of the size the server allows
-    items = islice(results.items()[offset:], limit) if offset < total else []
-    return Page(total, offset, [summarize(uid, node) for uid, node in items])
+    end = min(offset + limit, total)
+    runs = []
+    for first in range(offset, end, MAX_SERVER_PAGE):  # the server caps one request's page
+        items = results.items()[first : min(first + MAX_SERVER_PAGE, end)]
+        runs.extend(summarize(uid, node) for uid, node in items)
+    return Page(total, offset, runs)
 
 
 def check_page(limit: int, offset: int) -> None:
