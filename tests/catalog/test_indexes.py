@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 
 import pytest
@@ -9,7 +10,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from tiled.queries import Comparison, Eq, In
 
-from usaxs_bluesky.catalog.indexes import INDEX_PREFIX, INDEXED_KEYS, ensure_indexes, json_path
+from usaxs_bluesky.catalog.indexes import (
+    INDEX_PREFIX,
+    INDEXED_KEYS,
+    ensure_indexes,
+    json_path,
+    stale_statistics,
+)
 from usaxs_bluesky.catalog.store import embedded_paths
 
 from .conftest import NOW, RUNS
@@ -32,6 +39,15 @@ def test_indexes_made_once(filled):
 def test_only_indexed_keys_written_literally():
     with pytest.raises(KeyError):
         json_path("start.title') OR 1=1 --")
+
+
+def without_statistics(db, tmp_path):
+    """A copy of catalog ``db`` without planner statistics (which make a tiny table a scan)."""
+    copy = tmp_path / "catalog.db"
+    shutil.copyfile(db, copy)
+    with sqlite3.connect(copy) as con:
+        con.execute("DELETE FROM sqlite_stat1")
+    return copy
 
 
 @pytest.fixture
@@ -58,9 +74,9 @@ def statements():
         (In("start.user_name", ["bob", "carol"]), "user", 3),
     ],
 )
-def test_tiled_search_uses_the_index(filled, statements, query, index, hits):
+def test_tiled_search_uses_the_index(filled, statements, tmp_path, query, index, hits):
     assert len(filled.catalog.search(query)) == hits
-    db = embedded_paths(filled.data_dir)["catalog"]
+    db = without_statistics(embedded_paths(filled.data_dir)["catalog"], tmp_path)
     searches = [(s, p) for s, p in statements if "json_extract(nodes.metadata, '$." in s]
     assert searches, "no statement with a literal JSON path was run"
     with sqlite3.connect(db) as con:
@@ -75,3 +91,26 @@ def test_other_keys_keep_tiled_translation(filled, statements):
     assert len(filled.catalog.search(Eq("start.technique", "USAXS"))) == 2
     assert not any("'$.start.technique'" in s for s, _ in statements)
     assert len(RUNS) == len(filled.catalog)
+
+
+def test_statistics_renewed_when_the_catalog_grew(filled):
+    db = embedded_paths(filled.data_dir)["catalog"]
+    ensure_indexes(db)
+    with sqlite3.connect(db) as con:
+        assert not stale_statistics(con)
+        con.execute(
+            "UPDATE sqlite_stat1 SET stat = '1 1 1' WHERE idx = ?", (INDEX_PREFIX + "user",)
+        )
+        con.commit()
+        assert not stale_statistics(con)  # a small catalog within the slack
+        con.execute("DELETE FROM sqlite_stat1")
+        con.commit()
+        assert stale_statistics(con)
+    ensure_indexes(db)
+    with sqlite3.connect(db) as con:
+        assert not stale_statistics(con)
+        stat = con.execute("SELECT stat FROM sqlite_stat1 WHERE idx = ?", (INDEX_PREFIX + "user",))
+        assert (
+            int(stat.fetchone()[0].split()[0])
+            == con.execute("SELECT count(*) FROM nodes").fetchone()[0]
+        )

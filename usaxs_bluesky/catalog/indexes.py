@@ -60,12 +60,35 @@ def index_statements() -> list[str]:
     ]
 
 
+def stale_statistics(connection: sqlite3.Connection) -> bool:
+    """True when the planner's statistics are missing or from a catalog under half its size.
+
+    Without them SQLite guesses, and walks e.g. the time index for a user's runs.
+    """
+    if (
+        connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone()
+        is None
+    ):
+        return True
+    row = connection.execute(
+        "SELECT stat FROM sqlite_stat1 WHERE idx = ?", (f"{INDEX_PREFIX}user",)
+    ).fetchone()
+    (nodes,) = connection.execute("SELECT count(*) FROM nodes").fetchone()
+    return row is None or nodes > 2 * int(row[0].split()[0]) + STATS_SLACK
+
+
+STATS_SLACK = 100  # runs a small catalog may grow by before its statistics are renewed
+
+
 def ensure_indexes(catalog_db: str | Path) -> None:
-    """Create the expression indexes in the SQLite catalog at ``catalog_db`` (when absent)."""
+    """Create the expression indexes in the SQLite catalog at ``catalog_db`` (when absent)
+    and renew the planner's statistics (``ANALYZE``) when :func:`stale_statistics`."""
     connection = sqlite3.connect(str(catalog_db), timeout=30)
     try:
         with connection:
             for statement in index_statements():
                 connection.execute(statement)
+            if stale_statistics(connection):
+                connection.execute("ANALYZE")
     finally:
         connection.close()
