@@ -1,12 +1,19 @@
-"""Catalog scaling: ingest rate, find latency at 1k/10k/100k runs, export throughput versus ``cp``.
+"""Catalog scaling: find per criterion at 10^4..10^6 runs, cold ``usaxs find``, ingest, export.
 
-Run: python benchmarks/bench_catalog.py [--sizes 1000,10000,100000] [--export-mb 200]
+Run: python benchmarks/bench_catalog.py [--sizes 10000,100000,1000000] [--export-mb 0]
 Synthetic runs are start+stop documents only (200 users, 3 years, varied
-sample names). Ingest is measured three ways: TiledWriter replay and client
-``create_container`` (both through Tiled's HTTP API, on a sample of runs),
-and direct node creation on the catalog adapter (the same catalog code the
-server runs, without HTTP), which builds the large catalogs. Prints tables;
-no asserts.
+sample names). The large catalogs are built by batch-inserting the run
+nodes directly in SQL into the catalog's own schema (one transaction; the
+catalog's triggers keep its closure and full-text tables), then opened the
+normal way (which makes the search indexes). For each criterion alone and
+combined it times the first page (100 runs, newest first, with the total):
+``direct`` (the read-only SQL path of ``usaxs find``), ``tiled`` (the same
+search through the embedded Tiled catalog) and the plain-SQL lower bound
+(the same conditions, selecting only keys, on an open connection), with
+statements per query. Cold ``usaxs find`` is timed against the ``sqlite3``
+CLI running the same query. Ingest: TiledWriter replay through the API (the
+path of ``catalog reindex``), adapter ``create_node``, batch SQL.
+Prints tables; no asserts.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import shutil
 import sqlite3
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -26,11 +34,14 @@ from pathlib import Path
 
 from bluesky_tiled_plugins import TiledWriter
 from event_model import compose_run
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from tiled.structures.core import Spec, StructureFamily
 
+from usaxs_bluesky.catalog import direct
 from usaxs_bluesky.catalog.export import export_runs
 from usaxs_bluesky.catalog.files import FileRecorder
-from usaxs_bluesky.catalog.search import Criteria, search_runs
+from usaxs_bluesky.catalog.search import Criteria, search_page, search_runs
 from usaxs_bluesky.catalog.server import catalog_adapter
 from usaxs_bluesky.catalog.store import open_catalog
 
@@ -116,22 +127,109 @@ def ingest_client(catalog, rng: random.Random, n: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def find_latency(catalog, rng: random.Random, queries: int) -> tuple[float, float, float]:
-    """Median and 95th percentile (ms) of find by user + 90-day range + sample; mean hits."""
-    times, hits = [], []
-    for _ in range(queries):
-        since = T0 + rng.random() * (SPAN - 90 * 86400)
-        criteria = Criteria(
-            user=rng.choice(USERS),
-            since=since,
-            until=since + 90 * 86400,
-            sample=rng.choice(WORDS).split()[0][:4] + "*",
-        )
+PAGE = 100
+DAY = 86400.0
+
+
+def criteria_cases(rng: random.Random) -> dict[str, Criteria]:
+    """One random instance of each criterion alone and of the combinations."""
+    since = T0 + rng.random() * (SPAN - 90 * DAY)
+    user, plan = rng.choice(USERS), rng.choice(PLANS)
+    word = rng.choice(WORDS).split()[0]
+    return {
+        "user": Criteria(user=user),
+        "plan": Criteria(plan=plan),
+        "dates (7 days)": Criteria(since=since, until=since + 7 * DAY),
+        "sample substring": Criteria(sample=word[1:5].upper()),
+        "sample glob": Criteria(sample=f"{word[:4]}* {rng.randint(1, 500)}"),
+        "user + dates (90 d)": Criteria(user=user, since=since, until=since + 90 * DAY),
+        "user + dates + sample": Criteria(
+            user=user, since=since, until=since + 90 * DAY, sample=word[:4] + "*"
+        ),
+        "user + plan + sample": Criteria(user=user, plan=plan, sample=word[1:5]),
+    }
+
+
+def plain_sql(db: sqlite3.Connection, criteria: Criteria) -> int:
+    """The lower bound: count and first page of keys, same conditions, on an open connection."""
+    where, params = direct.where_clause(criteria)
+    total = db.execute(f"SELECT count(*) FROM nodes WHERE {where}", params).fetchone()[0]
+    db.execute(
+        f"SELECT key FROM nodes WHERE {where} ORDER BY {direct.order_by(criteria)} LIMIT {PAGE}",
+        params,
+    ).fetchall()
+    return total
+
+
+def _stats(times: list[float]) -> tuple[float, float]:
+    times = sorted(times)
+    return statistics.median(times), times[int(0.95 * (len(times) - 1))]
+
+
+class StatementCounter:
+    """Counts the SQL statements SQLAlchemy runs (the Tiled path)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        event.listen(Engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *args) -> None:
+        self.count += 1
+
+
+def find_rows(data_dir: Path, rng: random.Random, queries: int, tiled_queries: int) -> list:
+    """Per criterion: (name, mean hits, direct med/p95, plain med/p95, tiled med/p95, stmts)."""
+    catalog = open_catalog(data_dir, create=False)
+    counter = StatementCounter()
+    db = sqlite3.connect(data_dir / "catalog" / "catalog.db")
+    db.create_function("regexp", 2, direct._regexp, deterministic=True)
+    cases = [criteria_cases(rng) for _ in range(queries)]
+    rows = []
+    for name in cases[0]:
+        t_direct, t_plain, t_tiled, hits, statements = [], [], [], [], []
+        for i, case in enumerate(c[name] for c in cases):
+            t0 = time.perf_counter()
+            page = direct.page(data_dir, case, limit=PAGE)
+            t_direct.append((time.perf_counter() - t0) * 1000)
+            hits.append(page.total)
+            t0 = time.perf_counter()
+            assert plain_sql(db, case) == page.total
+            t_plain.append((time.perf_counter() - t0) * 1000)
+            if i < tiled_queries:
+                before = counter.count
+                t0 = time.perf_counter()
+                assert search_page(catalog, case, limit=PAGE).total == page.total
+                t_tiled.append((time.perf_counter() - t0) * 1000)
+                statements.append(counter.count - before)
+        rows.append(
+            (name, statistics.mean(hits), *_stats(t_direct), *_stats(t_plain),
+             *_stats(t_tiled), statistics.mean(statements))
+        )  # fmt: skip
+    db.close()
+    return rows
+
+
+def cold_find(data_dir: Path, repeat: int = 5) -> tuple[float, float]:
+    """Median wall time (ms) of ``usaxs find --user`` and of ``sqlite3`` running the same query."""
+    usaxs = Path(sys.executable).with_name("usaxs")
+    criteria = Criteria(user=USERS[7])
+    where, params = direct.where_clause(criteria)
+    sql = (
+        f"SELECT count(*) FROM nodes WHERE {where};"
+        f"SELECT key, metadata FROM nodes WHERE {where} "
+        f"ORDER BY {direct.order_by(criteria)} LIMIT {PAGE};"
+    ).replace("?", f"'{USERS[7]}'")
+    db = str(data_dir / "catalog" / "catalog.db")
+    t_usaxs, t_cli = [], []
+    for _ in range(repeat):
         t0 = time.perf_counter()
-        hits.append(len(search_runs(catalog, criteria)))
-        times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    return statistics.median(times), times[int(0.95 * (len(times) - 1))], statistics.mean(hits)
+        subprocess.run([str(usaxs), "find", "--data-dir", str(data_dir), "--user", USERS[7]],
+                       check=True, capture_output=True)  # fmt: skip
+        t_usaxs.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        subprocess.run(["sqlite3", "-readonly", db, sql], check=True, capture_output=True)
+        t_cli.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(t_usaxs), statistics.median(t_cli)
 
 
 def export_vs_cp(workdir: Path, total_mb: int) -> tuple[float, float, float]:
@@ -163,13 +261,12 @@ def export_vs_cp(workdir: Path, total_mb: int) -> tuple[float, float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1000,10000,100000")
-    parser.add_argument("--http-sample", type=int, default=300, help="runs ingested via HTTP")
-    parser.add_argument("--queries", type=int, default=50)
-    parser.add_argument(
-        "--direct-up-to", type=int, default=10000, help="runs made with create_node; then bulk SQL"
-    )
-    parser.add_argument("--export-mb", type=int, default=200)
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--http-sample", type=int, default=200, help="runs ingested via HTTP")
+    parser.add_argument("--queries", type=int, default=20, help="queries per criterion")
+    parser.add_argument("--tiled-queries", type=int, default=5, help="of those, through Tiled")
+    parser.add_argument("--adapter-sample", type=int, default=1000, help="runs via create_node")
+    parser.add_argument("--export-mb", type=int, default=0, help="0: skip the export benchmark")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     warnings.simplefilter("ignore")
@@ -178,35 +275,38 @@ def main() -> None:
     try:
         catalog = open_catalog(workdir / "http")
         print(f"{'ingest method':38}  {'runs':>7}  {'runs/s':>8}")
-        for name, func in (("TiledWriter replay (HTTP, in process)", ingest_tiledwriter),
+        for name, func in (("TiledWriter replay (reindex path)", ingest_tiledwriter),
                            ("client create_container (HTTP)", ingest_client)):  # fmt: skip
             print(f"{name:38}  {args.http_sample:>7}  {func(catalog, rng, args.http_sample):>8.1f}")
+        adapter_dir = workdir / "adapter"
+        open_catalog(adapter_dir)
+        rate = ingest_adapter(catalog_adapter(adapter_dir), rng, args.adapter_sample)
+        print(f"{'adapter create_node':38}  {args.adapter_sample:>7}  {rate:>8.1f}")
 
         data_dir = workdir / "scale"
         open_catalog(data_dir)  # initialize the database
-        adapter = catalog_adapter(data_dir)
-        rows, have = [], 0
+        have = 0
         for n in sizes:
-            direct = max(0, min(n, args.direct_up_to) - have)
-            if direct:
-                rate = ingest_adapter(adapter, rng, direct)
-                print(f"{'adapter create_node (direct)':38}  {direct:>7}  {rate:>8.1f}")
-            if n - have - direct:
-                rate = ingest_bulk_sql(data_dir / "catalog" / "catalog.db", rng, n - have - direct)
-                print(
-                    f"{'bulk SQL insert, one transaction':38}  {n - have - direct:>7}  {rate:>8.1f}"
-                )
+            rate = ingest_bulk_sql(data_dir / "catalog" / "catalog.db", rng, n - have)
+            print(f"{'batch SQL insert, one transaction':38}  {n - have:>7}  {rate:>8.1f}")
             have = n
-            scale = open_catalog(data_dir, create=False)
-            rows.append((n, *find_latency(scale, rng, args.queries)))
-        print()
-        print(f"{'runs':>7}  {'find median ms':>14}  {'find p95 ms':>11}  {'mean hits':>9}")
-        for n, median, p95, hits in rows:
-            print(f"{n:>7}  {median:>14.1f}  {p95:>11.1f}  {hits:>9.2f}")
-        print()
-        exp, cp, mb = export_vs_cp(workdir, args.export_mb)
-        print(f"export {mb:.0f} MB: usaxs export {exp:.0f} MB/s (copy + 2 checksums + fsync), "
-              f"cp {cp:.0f} MB/s")  # fmt: skip
+            t0 = time.perf_counter()
+            open_catalog(data_dir, create=False)  # makes the missing indexes
+            print(f"open + index {n} runs: {time.perf_counter() - t0:.1f} s")
+            rows = find_rows(data_dir, rng, args.queries, args.tiled_queries)
+            print(f"\nfind, first page of {PAGE} + total, at {n} runs (ms)")
+            print(f"{'criterion':22} {'hits':>8} {'direct':>7} {'p95':>7} {'plain':>7} {'p95':>7}"
+                  f" {'ratio':>6} {'tiled':>7} {'p95':>7} {'stmts':>5}")  # fmt: skip
+            for name, hits, d50, d95, p50, p95, t50, t95, stmts in rows:
+                print(f"{name:22} {hits:>8.0f} {d50:>7.2f} {d95:>7.2f} {p50:>7.2f} {p95:>7.2f}"
+                      f" {d50 / p50:>6.1f} {t50:>7.1f} {t95:>7.1f} {stmts:>5.0f}")  # fmt: skip
+            usaxs_ms, cli_ms = cold_find(data_dir)
+            print(f"cold usaxs find --user: {usaxs_ms:.0f} ms; sqlite3 CLI same query: "
+                  f"{cli_ms:.0f} ms (ratio {usaxs_ms / cli_ms:.1f})\n")  # fmt: skip
+        if args.export_mb:
+            exp, cp, mb = export_vs_cp(workdir, args.export_mb)
+            print(f"export {mb:.0f} MB: usaxs export {exp:.0f} MB/s (copy + 2 checksums + fsync), "
+                  f"cp {cp:.0f} MB/s")  # fmt: skip
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

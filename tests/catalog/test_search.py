@@ -60,6 +60,11 @@ def test_until_a_date_includes_that_whole_day():
 def test_dates_in_wrong_order_refused():
     with pytest.raises(ValueError, match="--since .* must be before --until"):
         Criteria.parse(since="2026-11-25", until="2026-11-24")
+    with pytest.raises(ValueError) as err:
+        Criteria.parse(since="2026-12-02", until="2026-12-01")
+    assert str(err.value).startswith("--since '2026-12-02' must be before --until '2026-12-01'")
+    with pytest.raises(ValueError, match=r"--since 20\.0 must be before --until 10\.0$"):
+        Criteria.parse(since=20.0, until=10.0)
     with pytest.raises(ValueError, match="--since: 'yesterday' is not an ISO date"):
         Criteria.parse(since="yesterday")
 
@@ -80,6 +85,11 @@ def test_cli_table(filled, capsys):
         (["--sample", "zirconia"], "no sample name in the catalog matches 'zirconia'", 1),
         (["--user", "alice", "--plan", "WAXS"], "no run matches user='alice', plan='WAXS'", 1),
         (["--since", "2026-11-25", "--until", "2026-11-24"], "must be before --until", 2),
+        (
+            ["--since", "2026-12-02", "--until", "2026-12-01"],
+            "--since '2026-12-02' must be before --until '2026-12-01'",
+            2,
+        ),
     ],
 )
 def test_cli_bad_input(filled, capsys, args, message, status):

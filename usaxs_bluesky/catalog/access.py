@@ -6,15 +6,18 @@ Keys file (keep it readable by the server account only)::
       <secret key>: {user: alice}                  # runs with start.user_name == alice
       <secret key>: {proposals: [1001, 1002]}      # runs with start.proposal_id in the list
       <secret key>: {user: bob, proposals: [2002]} # either
+      <secret key>: {pipeline: true}               # every run, read-only (live pipeline)
+      <secret key>: {pipeline: true, proposals: [1001]}  # read-only, these proposals
       <secret key>: {staff: true}                  # every run
 
 A request with a listed key acts as that key's principal; an unknown key is
-refused (401); no key sees nothing. Users get read scopes only; staff also
-write (so a session may write its runs through the server).
+refused (401); no key sees nothing. Users and pipelines get read scopes
+only; staff also write (so a session may write its runs through the server).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from dataclasses import dataclass
@@ -41,18 +44,26 @@ STAFF_SCOPES = USER_SCOPES | {
     "register",
     "metrics",
 }
+KEY_FIELDS = frozenset({"user", "proposals", "staff", "pipeline", "name"})
 MIN_KEY_LENGTH = 16
 _KEY = re.compile(rf"^\w{{{MIN_KEY_LENGTH},}}$")
 
 
 @dataclass(frozen=True)
 class Grant:
-    """What one key may see: runs of ``user``, of ``proposals``, or (``staff``) all."""
+    """What one key may see: runs of ``user``, of ``proposals``, or all (``staff``, or a
+    ``pipeline`` key naming no user or proposal)."""
 
     name: str
     user: str | None
     proposals: tuple[str, ...]
     staff: bool
+    pipeline: bool = False
+
+    @property
+    def sees_all(self) -> bool:
+        """True when the key sees every run."""
+        return self.staff or (self.pipeline and not (self.user or self.proposals))
 
     @property
     def scopes(self) -> frozenset[str]:
@@ -83,21 +94,34 @@ def load_keys(path: str | Path) -> dict[str, Grant]:
                 f"{label}: a key is at least {MIN_KEY_LENGTH} letters, digits or _ "
                 "(make one with: python -c 'import secrets; print(secrets.token_hex(32))')"
             )
-        if not isinstance(spec, dict) or not set(spec) <= {"user", "proposals", "staff", "name"}:
-            raise ValueError(f"{label}: allowed fields are user, proposals, staff, name")
+        if not isinstance(spec, dict) or not set(spec) <= KEY_FIELDS:
+            raise ValueError(f"{label}: allowed fields are {', '.join(sorted(KEY_FIELDS))}")
+        for flag in ("staff", "pipeline"):
+            if not isinstance(spec.get(flag, False), bool):
+                raise ValueError(f"{label}: {flag} is true or false, got {spec[flag]!r}")
         proposals = spec.get("proposals") or []
         if not isinstance(proposals, list):
             proposals = [proposals]
         grant = Grant(
-            name=str(spec.get("name") or spec.get("user") or f"key-{key[:4]}"),
+            name=str(spec.get("name") or spec.get("user") or _anonymous_name(key)),
             user=str(spec["user"]) if spec.get("user") else None,
             proposals=tuple(str(p) for p in proposals),
-            staff=bool(spec.get("staff", False)),
+            staff=spec.get("staff", False) is True,
+            pipeline=spec.get("pipeline", False) is True,
         )
-        if not (grant.user or grant.proposals or grant.staff):
-            raise ValueError(f"{label}: give user, proposals or staff: true")
+        if grant.staff and grant.pipeline:
+            raise ValueError(f"{label}: a key is staff or pipeline, not both")
+        if not (grant.user or grant.proposals or grant.staff or grant.pipeline):
+            raise ValueError(f"{label}: give user, proposals, pipeline: true or staff: true")
+        if any(o.name == grant.name and o != grant for o in grants.values()):
+            raise ValueError(f"{label}: name {grant.name!r} is taken by a key with other rights")
         grants[key] = grant
     return grants
+
+
+def _anonymous_name(key: str) -> str:
+    """A name for a key without user or name: stable, distinct per key, revealing nothing of it."""
+    return f"key-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
 @dataclass
@@ -150,7 +174,7 @@ class OwnerAccessPolicy(AccessPolicy):
         grant = self._grant(principal)
         if grant is None or not set(scopes) <= grant.scopes:
             return NO_ACCESS
-        if grant.staff or not _is_root(node):
+        if grant.sees_all or not _is_root(node):
             return ALL_ACCESS
         return [RunOwner(users=(grant.user,) if grant.user else (), proposals=grant.proposals)]
 

@@ -8,6 +8,7 @@ exported and verified later from the catalog alone.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -53,7 +54,7 @@ def sha256_file(path: str | Path) -> str:
 
 def describe_file(path: str | Path, kind: str) -> FileRecord:
     """Return the record of the file at ``path`` (absolute path, checksum, size)."""
-    path = Path(path).resolve()
+    path = Path(os.path.abspath(path))
     return FileRecord(str(path), kind, sha256_file(path), path.stat().st_size)
 
 

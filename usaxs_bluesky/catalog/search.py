@@ -1,9 +1,10 @@
 """Find runs in the catalog by user, sample name, plan and dates; format them as a table.
 
-Criteria become Tiled queries (``Eq``, ``Like``, ``Comparison``: what the
-embedded SQLite catalog and a PostgreSQL-backed server both support), so the
-catalog does the filtering; sample patterns are checked once more here so
-that ``%`` and ``_`` in a name are matched literally.
+Criteria become Tiled queries (``Eq``, ``Comparison`` and a case-insensitive
+``Regex`` for the sample: what the embedded SQLite catalog and a
+PostgreSQL-backed server both run in the database, with the indexes of
+:mod:`.indexes`). :mod:`.direct` runs the same criteria as one SQL query on
+the embedded catalog without Tiled; both return the same runs.
 """
 
 from __future__ import annotations
@@ -15,11 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tiled.queries import Comparison, Eq, Like
-
 from .files import FileRecord, run_files
-from .store import open_catalog
 
+MAX_SERVER_PAGE = 300  # Tiled's largest page[limit]
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -42,23 +41,16 @@ def parse_time(text: str, *, option: str, end_of_day: bool = False) -> float:
     return when.timestamp()
 
 
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """Case-insensitive regex of a sample pattern: a glob (``*``, ``?``) or else a substring."""
-    parts = [".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern]
-    body = "".join(parts)
+def sample_regex(pattern: str) -> str:
+    """The regex (Python and PostgreSQL syntax) of a sample pattern: a glob or else a substring.
+
+    ``*`` and ``?`` are glob wildcards (then the whole name must match); every
+    other character is literal. Match it case-insensitively.
+    """
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
     if not any(c in pattern for c in "*?"):
         body = f".*{body}.*"
-    return re.compile(f"^{body}$", re.IGNORECASE | re.DOTALL)
-
-
-def _like_pattern(pattern: str) -> str:
-    """The SQL LIKE pattern selecting (a superset of) the names the sample pattern matches.
-
-    Tiled's LIKE has no escape character, so a literal ``%`` or ``_`` becomes
-    the one-character wildcard ``_``; :func:`_glob_regex` then keeps only true matches.
-    """
-    like = "".join("%" if c == "*" else "_" if c in "?%_" else c for c in pattern)
-    return like if any(c in pattern for c in "*?") else f"%{like}%"
+    return f"(?s)^{body}$"
 
 
 @dataclass(frozen=True)
@@ -88,14 +80,17 @@ class Criteria:
         since: str | float | None = None,
         until: str | float | None = None,
     ) -> Criteria:
-        """Return criteria from ISO strings or epoch s (a bare ``until`` date covers that day)."""
-        return cls(
-            user=user or None,
-            sample=sample or None,
-            plan=plan or None,
-            since=_as_time(since, "--since"),
-            until=_as_time(until, "--until"),
-        )
+        """Return criteria from ISO strings or epoch s (a bare ``until`` date covers that day).
+
+        Raises ``ValueError`` quoting the values as typed when ``since`` is not before ``until``.
+        """
+        lo, hi = _as_time(since, "--since"), _as_time(until, "--until")
+        if lo is not None and hi is not None and lo >= hi:
+            raise ValueError(
+                f"--since {since!r} must be before --until {until!r}"
+                + (" (a bare --until date includes that day)" if isinstance(until, str) else "")
+            )
+        return cls(user=user or None, sample=sample or None, plan=plan or None, since=lo, until=hi)
 
     def describe(self) -> str:
         """Return the criteria as ``name=value`` pairs (``any run`` when none)."""
@@ -108,7 +103,9 @@ class Criteria:
 
     def sample_matches(self, name: str) -> bool:
         """True when ``name`` matches the sample pattern (always, without one)."""
-        return self.sample is None or bool(_glob_regex(self.sample).match(name))
+        if self.sample is None:
+            return True
+        return re.search(sample_regex(self.sample), name, re.IGNORECASE) is not None
 
 
 @dataclass(frozen=True)
@@ -151,7 +148,9 @@ def summarize(uid: str, node: Any) -> RunSummary:
 
 
 def search_catalog(catalog: Any, criteria: Criteria) -> Any:
-    """Return the catalog narrowed by queries for ``criteria`` (sample as a LIKE superset)."""
+    """Return the catalog narrowed by queries for ``criteria``."""
+    from tiled.queries import Comparison, Eq, Regex
+
     results = catalog
     if criteria.user:
         results = results.search(Eq("start.user_name", criteria.user))
@@ -162,15 +161,14 @@ def search_catalog(catalog: Any, criteria: Criteria) -> Any:
     if criteria.until is not None:
         results = results.search(Comparison("lt", "start.time", float(criteria.until)))
     if criteria.sample:
-        results = results.search(Like("start.title", _like_pattern(criteria.sample)))
+        pattern = sample_regex(criteria.sample)
+        results = results.search(Regex("start.title", pattern, case_sensitive=False))
     return results
 
 
 def iter_matches(catalog: Any, criteria: Criteria) -> Iterator[tuple[str, Any]]:
     """Yield ``(uid, node)`` of every run matching ``criteria``, in catalog order."""
-    for uid, node in search_catalog(catalog, criteria).items():
-        if criteria.sample_matches(str(node.metadata.get("start", {}).get("title", ""))):
-            yield uid, node
+    yield from search_catalog(catalog, criteria).items()
 
 
 def search_runs(catalog: Any, criteria: Criteria) -> list[RunSummary]:
@@ -179,18 +177,57 @@ def search_runs(catalog: Any, criteria: Criteria) -> list[RunSummary]:
     return sorted(runs, key=lambda r: r.time)
 
 
+@dataclass(frozen=True)
+class Page:
+    """One page of a search: ``runs`` (newest first) from ``offset``, of ``total`` matches."""
+
+    total: int
+    offset: int
+    runs: list[RunSummary]
+
+
+def search_page(catalog: Any, criteria: Criteria, *, limit: int, offset: int = 0) -> Page:
+    """Return ``limit`` runs matching ``criteria`` from ``offset``, newest first, with the total."""
+    check_page(limit, offset)
+    results = search_catalog(catalog, criteria).sort(("start.time", -1))
+    total = len(results)
+    end = min(offset + limit, total)
+    runs = []
+    for first in range(offset, end, MAX_SERVER_PAGE):  # the server caps one request's page
+        items = results.items()[first : min(first + MAX_SERVER_PAGE, end)]
+        runs.extend(summarize(uid, node) for uid, node in items)
+    return Page(total, offset, runs)
+
+
+def check_page(limit: int, offset: int) -> None:
+    """Raise ``ValueError`` unless ``limit`` >= 1 and ``offset`` >= 0."""
+    if limit < 1 or offset < 0:
+        raise ValueError(f"a page needs limit >= 1 and offset >= 0, got {limit} and {offset}")
+
+
 def explain_no_match(catalog: Any, criteria: Criteria) -> str:
     """Return one line saying why nothing matches ``criteria`` (which criterion fails alone)."""
-    if criteria.user and len(catalog.search(Eq("start.user_name", criteria.user))) == 0:
-        return f"no run of user {criteria.user!r} in the catalog"
-    if criteria.plan and len(catalog.search(Eq("start.plan_name", criteria.plan))) == 0:
-        return f"no run of plan {criteria.plan!r} in the catalog"
-    if (
-        criteria.sample
-        and next(iter_matches(catalog, Criteria(sample=criteria.sample)), None) is None
-    ):
-        return f"no sample name in the catalog matches {criteria.sample!r}"
+    for alone, text in alone_checks(criteria):
+        if len(search_catalog(catalog, alone)) == 0:
+            return text
     return f"no run matches {criteria.describe()}"
+
+
+def alone_checks(criteria: Criteria) -> list[tuple[Criteria, str]]:
+    """The user, plan and sample criteria alone, each with the line saying it matches nothing."""
+    checks = []
+    if criteria.user:
+        checks.append(
+            (Criteria(user=criteria.user), f"no run of user {criteria.user!r} in the catalog")
+        )
+    if criteria.plan:
+        checks.append(
+            (Criteria(plan=criteria.plan), f"no run of plan {criteria.plan!r} in the catalog")
+        )
+    if criteria.sample:
+        text = f"no sample name in the catalog matches {criteria.sample!r}"
+        checks.append((Criteria(sample=criteria.sample), text))
+    return checks
 
 
 def find_runs(
@@ -212,6 +249,8 @@ def find_runs(
     day) or epoch seconds. Pass an open ``catalog``, or ``data_dir``/``uri``.
     """
     if catalog is None:
+        from .store import open_catalog
+
         catalog = open_catalog(data_dir, uri=uri, api_key=api_key, create=False)
     criteria = Criteria.parse(user=user, sample=sample, plan=plan, since=since, until=until)
     return search_runs(catalog, criteria)

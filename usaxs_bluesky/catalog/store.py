@@ -2,7 +2,9 @@
 
 The embedded catalog keeps run metadata in ``<data_dir>/catalog/catalog.db``,
 event tables in ``<data_dir>/catalog/tables.db`` and arrays under
-``<data_dir>/catalog/storage``; any process can open it again and search it.
+``<data_dir>/catalog/storage``; any process can open it again and search it,
+also after the whole data directory was moved or copied (:mod:`.relocate`).
+Its root carries the ``CatalogOfBlueskyRuns`` spec (a catalog of runs).
 """
 
 from __future__ import annotations
@@ -10,16 +12,21 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
-from tiled.client.container import Container
+from .indexes import ensure_indexes
+from .relocate import CATALOG_DIR, data_root, follow_move
 
-CATALOG_DIR = "catalog"
+if TYPE_CHECKING:
+    from tiled.client.container import Container
+
+RUNS_SPECS = [{"name": "CatalogOfBlueskyRuns", "version": "3.0"}]
 
 
 def embedded_paths(data_dir: Path) -> dict[str, Path]:
     """Return the files and folder of the embedded catalog under ``data_dir``."""
-    root = Path(data_dir) / CATALOG_DIR
+    root = Path(data_root(data_dir)) / CATALOG_DIR
     return {
         "root": root,
         "catalog": root / "catalog.db",
@@ -31,6 +38,8 @@ def embedded_paths(data_dir: Path) -> dict[str, Path]:
 def embedded_adapter(data_dir: str | Path, *, create: bool = False) -> Any:
     """Return the Tiled catalog adapter of the embedded catalog under ``data_dir``.
 
+    A catalog last opened in another place is re-rooted here first; the
+    search indexes (:mod:`.indexes`) are made when missing.
     Raises ``FileNotFoundError`` when it does not exist and ``create`` is false.
     """
     paths = embedded_paths(Path(data_dir))
@@ -38,15 +47,22 @@ def embedded_adapter(data_dir: str | Path, *, create: bool = False) -> Any:
     if not create and not exists:
         raise FileNotFoundError(f"no catalog at {paths['catalog']}")
     paths["storage"].mkdir(parents=True, exist_ok=True)
+    if exists:
+        follow_move(data_dir)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         from tiled.catalog import from_uri as catalog_from_uri
 
-    return catalog_from_uri(
+    adapter = catalog_from_uri(
         f"sqlite:///{paths['catalog']}",
         writable_storage=[str(paths["storage"]), f"sqlite:///{paths['tables']}"],
         init_if_not_exists=create and not exists,
+        specs=RUNS_SPECS,
     )
+    if not exists:
+        follow_move(data_dir)  # remember where it was made
+    ensure_indexes(paths["catalog"])
+    return adapter
 
 
 def open_catalog(
@@ -55,16 +71,24 @@ def open_catalog(
     uri: str | None = None,
     api_key: str | None = None,
     create: bool = True,
+    mount: str | None = None,
 ) -> Container:
     """Return a Tiled client on the run catalog.
 
-    ``uri`` (``http://...``) selects a Tiled server; otherwise the embedded
+    ``uri`` (``http://...``) selects a Tiled server: a bare ``http://host:port``
+    opens its catalog of runs under ``mount`` (default ``usaxs``), a URI with a
+    path (``.../api/v1/metadata/NAME``) that node. Otherwise the embedded
     SQLite catalog under ``data_dir`` is opened (and made if ``create``).
     """
+    from .server import DEFAULT_MOUNT, catalog_app
+
     if uri:
         from tiled.client import from_uri
 
-        return from_uri(uri, api_key=api_key)
+        client = from_uri(uri, api_key=api_key)
+        if urlparse(uri).path.strip("/") == "":
+            client = client[mount or DEFAULT_MOUNT]
+        return client
     if data_dir is None:
         raise ValueError("open_catalog needs a data directory or a server URI")
     adapter = embedded_adapter(data_dir, create=create)
@@ -72,6 +96,5 @@ def open_catalog(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         from tiled.client import Context, from_context
-        from tiled.server.app import build_app
 
-        return from_context(Context.from_app(build_app(adapter)))
+        return from_context(Context.from_app(catalog_app(adapter)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from typing import Any
 
 from .common import add_catalog_options
@@ -54,11 +55,38 @@ def _run(args: argparse.Namespace) -> int:
     from ..catalog.search import format_runs
 
     criteria = criteria_from(args)
-    runs = matching_runs(args, criteria, open_for(args))
-    if not runs:
+    offset = (args.page - 1) * args.limit
+    if args.uri:
+        from ..catalog.search import explain_no_match, search_page
+
+        catalog = open_for(args)
+        page = search_page(catalog, criteria, limit=args.limit, offset=offset)
+        explain = partial(explain_no_match, catalog, criteria)
+    else:  # plain read-only SQL on the embedded catalog: no Tiled imports
+        from ..catalog import direct
+
+        page = direct.page(args.data_dir, criteria, limit=args.limit, offset=offset)
+        explain = partial(direct.explain_no_match, args.data_dir, criteria)
+    if page.total == 0:
+        print(f"usaxs find: {explain()}", file=sys.stderr)
         return 1
-    print(format_runs(runs))
+    if not page.runs:
+        print(
+            f"usaxs find: page {args.page} is past the last of {page.total} runs", file=sys.stderr
+        )
+        return 1
+    print(format_runs(page.runs))
+    last = offset + len(page.runs)
+    more = f"; --page {args.page + 1} for more" if last < page.total else ""
+    print(f"runs {offset + 1}-{last} of {page.total}, newest first{more}", file=sys.stderr)
     return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,4 +94,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("find", help="list runs of the catalog matching criteria")
     add_catalog_options(p)
     add_criteria_options(p)
+    p.add_argument("--limit", type=_positive, default=100, help="runs per page (default 100)")
+    p.add_argument("--page", type=_positive, default=1, help="page to show, newest first")
     p.set_defaults(func=_run)

@@ -6,6 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
+from ..catalog import DEFAULT_MOUNT
 from .common import default_data_dir
 
 KEYS_ENV = "USAXS_TILED_KEYS"
@@ -14,14 +15,17 @@ DEFAULT_PORT = 8010
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..catalog.server import serve
+    from ..catalog.server import check_mount, serve
+
+    check_mount(args.mount)
 
     if args.keys is None:
         raise ValueError(f"--keys: give the YAML file of API keys (or set ${KEYS_ENV})")
     if not args.keys.is_file():
         raise FileNotFoundError(f"--keys: no file {args.keys}")
     print(
-        f"serving the catalog of {args.catalog_uri or args.data_dir} on http://{args.host}:{args.port}",
+        f"serving the catalog of {args.catalog_uri or args.data_dir} "
+        f"on http://{args.host}:{args.port}/api/v1/metadata/{args.mount}",
         flush=True,
     )
     serve(
@@ -30,6 +34,7 @@ def _run(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         catalog_uri=args.catalog_uri,
+        mount=args.mount,
     )
     return 0
 
@@ -44,6 +49,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--catalog-uri",
         default=None,
         help="serve this catalog database instead (e.g. postgresql+asyncpg://user@host/db)",
+    )
+    p.add_argument(
+        "--mount",
+        default=DEFAULT_MOUNT,
+        help=f"name the catalog of runs is served under (default {DEFAULT_MOUNT})",
     )
     keys = os.environ.get(KEYS_ENV)
     p.add_argument(

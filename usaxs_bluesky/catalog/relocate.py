@@ -1,0 +1,127 @@
+"""A data directory that was moved or copied keeps working: its catalog follows it.
+
+Tiled records the event tables and array files of a run as absolute URIs
+(``assets.data_uri``) and our file records (``usaxs_files``) hold absolute
+paths. The catalog remembers the data directory it was last opened in
+(``<data_dir>/catalog/data_root``); when it is opened from another place,
+every asset URI and file record under the old directory is rewritten to
+the same relative place under the new one, in one transaction, before
+Tiled reads anything. Nothing outside the old directory is touched, so a
+copy never refers to (or deletes) the original's files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from contextlib import closing
+from pathlib import Path, PurePosixPath
+
+from .files import FILES_KEY
+
+LOCATION_FILE = "data_root"
+CATALOG_DIR = "catalog"
+TABLES_DB = "tables.db"
+
+
+def data_root(data_dir: str | Path) -> str:
+    """Return the absolute, normalized path of ``data_dir`` (symlinks kept, as Tiled records)."""
+    return os.path.abspath(data_dir)
+
+
+def _moved(path: str, old: str, new: str) -> str | None:
+    """Return ``path`` re-rooted from ``old`` to ``new``, or None when it is not under ``old``."""
+    try:
+        rest = PurePosixPath(path).relative_to(old)
+    except ValueError:
+        return None
+    return str(PurePosixPath(new) / rest)
+
+
+def moved_uri(uri: str, old: str, new: str) -> str | None:
+    """Return asset ``uri`` re-rooted from ``old`` to ``new``; None when not under ``old``."""
+    from tiled.utils import path_from_uri
+
+    try:
+        path = str(path_from_uri(uri))
+    except ValueError:
+        return None
+    target = _moved(path, old, new)
+    if target is None:
+        return None
+    at = uri.index(path)
+    return uri[:at] + target + uri[at + len(path) :]
+
+
+def _old_root(db: sqlite3.Connection) -> str | None:
+    """The data directory the catalog's event tables were written in (catalogs without a marker)."""
+    from tiled.utils import path_from_uri  # imported here: yaml is slow to import
+
+    suffix = f"/{CATALOG_DIR}/{TABLES_DB}"
+    for (uri,) in db.execute("SELECT data_uri FROM assets WHERE data_uri LIKE ?", (f"%{suffix}",)):
+        try:
+            return str(path_from_uri(uri))[: -len(suffix)]
+        except ValueError:
+            continue
+    return None
+
+
+def _rewrite(db: sqlite3.Connection, old: str, new: str) -> int:
+    """Re-root asset URIs and file records from ``old`` to ``new``; return how many changed."""
+    changed = 0
+    for asset_id, uri in db.execute("SELECT id, data_uri FROM assets").fetchall():
+        target = moved_uri(uri, old, new)
+        if target is not None:
+            db.execute("UPDATE assets SET data_uri = ? WHERE id = ?", (target, asset_id))
+            changed += 1
+    rows = db.execute(
+        "SELECT id, metadata FROM nodes WHERE json_extract(metadata, ?) IS NOT NULL",
+        (f"$.{FILES_KEY}",),
+    ).fetchall()
+    for node_id, text in rows:
+        metadata = json.loads(text)
+        records = metadata.get(FILES_KEY) or []
+        moved = [
+            dict(r, path=_moved(str(r.get("path", "")), old, new) or r["path"]) for r in records
+        ]
+        if moved != records:
+            metadata[FILES_KEY] = moved
+            db.execute(
+                "UPDATE nodes SET metadata = ? WHERE id = ?", (json.dumps(metadata), node_id)
+            )
+            changed += 1
+    return changed
+
+
+def follow_move(data_dir: str | Path) -> str | None:
+    """Re-root the embedded catalog of ``data_dir`` if it was last opened elsewhere.
+
+    Returns the old data directory when the catalog was moved (else None).
+    Raises ``OSError``/``sqlite3.Error`` naming both places when the moved
+    catalog cannot be updated (e.g. a read-only copy).
+    """
+    new = data_root(data_dir)
+    folder = Path(new) / CATALOG_DIR
+    marker = folder / LOCATION_FILE
+    with closing(sqlite3.connect(folder / "catalog.db", timeout=30, isolation_level=None)) as db:
+        old = marker.read_text().strip() if marker.exists() else _old_root(db)
+        if old == new:
+            return None
+        try:
+            if old:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    _rewrite(db, old, new)
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+            partial = marker.with_name(f".{LOCATION_FILE}.partial")
+            partial.write_text(new + "\n")
+            partial.replace(marker)
+        except (OSError, sqlite3.Error) as err:
+            raise type(err)(
+                f"the data directory moved from {old} to {new} and its catalog cannot follow: {err}"
+            ) from err
+    return old
