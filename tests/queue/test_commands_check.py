@@ -170,7 +170,8 @@ def test_live_check_reads_the_user_pv_and_sample_pvs(usaxs_session, tmp_path, ca
 
 def test_offline_uses_limits_recorded_in_the_catalog_baseline(usaxs_session, tmp_path, capsys):
     inst = usaxs_session.instrument
-    uid, _ = run_plan(usaxs_session, saxsExp(inst, 0, 0, 1.0, "baseline_probe"))
+    run_plan(usaxs_session, saxsExp(inst, 0, 0, 1.0, "older_baseline_probe"))
+    uid, _ = run_plan(usaxs_session, saxsExp(inst, 0, 0, 1.0, "baseline_probe"))  # the newest
     path = tmp_path / "far.txt"
     path.write_text('saxs 0 51 1.0 "outside y"\n')
     pv_map = _pv_map(tmp_path, prefix="nobody:serves:", limits={"x": [-1, 1], "y": [-99, 99]})

@@ -43,7 +43,7 @@ def test_interrupting_mid_item_leaves_a_valid_file_with_its_exit_status(
     (raw,) = [f for f in run_files(run) if f.kind == "raw"]
     with h5py.File(raw.path, "r") as f:
         assert f["/entry/exit_status"][()].decode() == run_status
-        assert f["/entry/title"][()].decode() == f"long {request_name}"
+        assert f["/entry/title"][0].decode() == f"long {request_name}"  # (1,) as the facility
     # queueserver puts an aborted item back at the front of the queue, a stopped one not
     assert len(queue_api.queue_get()["items"]) == int(requeued)
 

@@ -98,7 +98,7 @@ def live_context(
 def catalog_limits(catalog: Any) -> tuple[dict[str, tuple[float, float]], str] | None:
     """Sample-stage limits from the newest run whose baseline records them, and its uid."""
     newest = min(BASELINE_RUNS, len(catalog))
-    for run in catalog.values()[-newest::-1] if newest else []:  # newest first
+    for run in catalog.values()[-1 : -newest - 1 : -1] if newest else []:  # newest first
         if "baseline" not in run:
             continue
         data_keys = run["baseline"].metadata.get("data_keys", {})
