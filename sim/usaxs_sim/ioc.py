@@ -352,7 +352,7 @@ class UsaxsSimIOC(PVGroup):
         self.sr_current_full = sr_current
         self.piezo_fwhm = 4.0  # V
         self.diode_edge = 0.3  # mm, edge width of the photodiode plateau
-        self._last_upd = (0, 1.0, 2)
+        self._last_upd = (0, 1.0, 2, 2)
 
     # ------------------------------------------------------------ the model
     @property
@@ -420,8 +420,8 @@ class UsaxsSimIOC(PVGroup):
     def count_signals(self, t: float) -> dict[int, int]:
         """Counts of scaler channels 1..5 for a count of ``t`` nominal seconds.
 
-        Also settles the UPD amplifier range (autorange); :meth:`report_upd`
-        then publishes it to the amplifier PVs.
+        The UPD counts in the amplifier's present range, which then reacts to
+        the rate (autorange); :meth:`report_upd` publishes both ranges.
         """
         rng = self.rng
         model = self.sample_model()
@@ -438,11 +438,11 @@ class UsaxsSimIOC(PVGroup):
             / max(float(self.i0_amp.gain.value) / physics.I0_GAIN_REF, 1e-30)
         )
         current = float(self.upd_current())
-        r = self.upd_amp.settle(current)
+        r = self.upd_amp.counting_range()
         gains, bkgs = self.upd_amp.gains(), self.upd_amp.bkgs()
         rate = min(current * gains[r] * float(self.upd_amp.vfc.value), 2.0e6) + bkgs[r]
         upd = poisson(rng, rate * t)
-        self._last_upd = (upd, t, r)
+        self._last_upd = (upd, t, r, self.upd_amp.settle(current))
         dark = physics.ION_CHAMBER_DARK * t
         return {
             1: int(round(float(self.scaler.freq.value) * t)),
@@ -454,8 +454,8 @@ class UsaxsSimIOC(PVGroup):
 
     async def report_upd(self):
         """Publish the UPD range/counts of the last :meth:`count_signals`."""
-        counts, t, r = self._last_upd
-        await self.upd_amp.set_range(r)
+        counts, t, r, after = self._last_upd
+        await self.upd_amp.react(r, after)
         await self.upd_amp.report(counts, t, r)
 
     # ------------------------------------------------------------ lifecycle

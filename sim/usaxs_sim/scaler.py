@@ -25,8 +25,12 @@ class UpdAmplifier(PVGroup):
 
     PVs: reqrange mode lurange gain0..4 bkg0..4 bkgErr0..4 gainU gainD vfc
     updating lucounts lurate lucurrent selected gain.
-    In "manual" the range is ``reqrange``; in the automatic modes the range
-    follows :func:`usaxs_sim.physics.autorange` (from the last range).
+    In "manual" the range is ``reqrange``; in the automatic modes a count is
+    taken in the present range and the amplifier then reacts to its rate
+    (:func:`usaxs_sim.physics.autorange`), as the real sequence does: after a
+    count ``lurange`` is the range the count was taken in, ``gain`` the gain
+    of the range the amplifier moved to (the facility's step-scan files
+    record that gain, so it leads the counts by one point at a range change).
     """
 
     reqrange = pvproperty(value=2, dtype=ChannelType.ENUM, enum_strings=RANGE_STRINGS)
@@ -69,7 +73,14 @@ class UpdAmplifier(PVGroup):
         return _enum_index(self.mode.value, MODE_STRINGS) != 0
 
     def current_range(self) -> int:
-        return _enum_index(self.lurange.value, RANGE_STRINGS)
+        """Range the amplifier is in now (the next count is taken in it)."""
+        return getattr(self, "_present", _enum_index(self.lurange.value, RANGE_STRINGS))
+
+    def counting_range(self) -> int:
+        """Range the next count is taken in: ``reqrange`` in manual, the present one otherwise."""
+        if not self.is_auto():
+            return _enum_index(self.reqrange.value, RANGE_STRINGS)
+        return self.current_range()
 
     def settle(self, current_a: float) -> int:
         """Range the amplifier settles in for photocurrent ``current_a``."""
@@ -86,8 +97,14 @@ class UpdAmplifier(PVGroup):
         )
 
     async def set_range(self, r: int):
-        await self.lurange.write(int(r))
-        await self.gain.write(self.gains()[int(r)])
+        """Switch to range ``r`` and count in it (``lurange`` and ``gain`` agree)."""
+        await self.react(r, r)
+
+    async def react(self, counted: int, after: int):
+        """Publish a count taken in range ``counted``, the amplifier having moved to ``after``."""
+        self._present = int(after)
+        await self.lurange.write(int(counted))
+        await self.gain.write(self.gains()[int(after)])
 
     async def report(self, counts: float, time_s: float, r: int):
         rate = counts / time_s if time_s > 0 else 0.0

@@ -133,3 +133,56 @@ def test_sim_counts_nothing_while_beam_is_off(usaxs_session, sim_ioc):
     assert len(dark) >= span // 2, "channels flown without beam count nothing"
     assert dark[0] > 0 and dark[-1] < len(i0) - 1, "the beam was there before and after"
     assert np.all(np.diff(dark) == 1), "one contiguous dark stretch"
+
+
+def test_flyscan_completes_when_the_beam_drops_during_its_baseline(suspended, sim_ioc):
+    """A drop as the run opens replays the baseline reading: one file, one baseline group."""
+    import epics
+    import h5py
+
+    session, suspenders = suspended
+    inst = session.instrument
+    inst.sample_data.title.put("blank fly", wait=True)
+    docs = []
+    errors = []
+    beam = sim_ioc.pv("usxSIM:beam_available")
+
+    def restore_after_trip():
+        try:
+            poll(lambda: any(s.tripped for s in suspenders), "a suspender to trip")
+        except Exception as exc:  # reported by the test below
+            errors.append(exc)
+        finally:
+            epics.caput(beam, 1, wait=True)
+
+    opened = []
+
+    def drop_at_baseline_trigger(msg):  # the RunEngine's thread: no waiting here
+        if msg.command == "open_run":
+            opened.append(msg)
+        elif msg.command == "trigger" and len(opened) == 1:
+            opened.append(msg)
+            epics.caput(beam, 0, wait=False)
+            threading.Thread(target=restore_after_trip, daemon=True).start()
+
+    token = session.RE.subscribe(lambda name, doc: docs.append((name, doc)))
+    session.RE.msg_hook = drop_at_baseline_trigger
+    try:
+        session.RE(Flyscan(inst, title="blank fly", thickness_mm=1.0))
+    finally:
+        session.RE.msg_hook = None
+        session.RE.unsubscribe(token)
+        epics.caput(beam, 1, wait=True)
+    assert not errors, errors
+    baselines = [d for d in _descriptors(docs) if d["name"] == "baseline"]
+    assert len(baselines) == 2, "the drop replayed the baseline reading (the case under test)"
+    (start,) = [d for n, d in docs if n == "start"]
+    (stop,) = [d for n, d in docs if n == "stop"]
+    assert stop["exit_status"] == "success"
+    (path,) = session.data_dir.rglob(start["hdf5_file"])
+    with h5py.File(path, "r") as f:
+        streams = f["entry/instrument/bluesky/streams"]
+        assert [k for k in streams if k.startswith("baseline")] == ["baseline"]
+        title = streams["baseline/sample_data_title"]
+        assert {"value_start", "value_end", "value"} <= set(title)
+        assert title["value"].shape == (2,)

@@ -75,12 +75,26 @@ def test_step_srm3607_with_blank(facility):
 
 
 def test_step_raw_ranges(facility):
-    raw = read_usaxs(facility("step/SRM3607_300pts_0097.h5"))
+    import h5py
+
+    path = facility("step/SRM3607_300pts_0097.h5")
+    raw = read_usaxs(path)
     assert raw.plan == "step" and len(raw) == 300
-    # points where the recorded range changed are ambiguous and dropped
-    changed = np.flatnonzero(np.diff(raw.upd_range)) + 1
+    with h5py.File(path, "r") as f:
+        recorded = f["entry/data/upd_autorange_controls_reqrange"][()].astype(int)
+    # the range columns are read after the autorange reacted to the point's count:
+    # a point was counted in the range recorded at the previous point
+    assert np.array_equal(raw.upd_range[1:], recorded[:-1])
+    assert not raw.valid[0], "the first point's range is unknown"
+    changed = np.flatnonzero(np.diff(recorded)) + 1  # first points counted in a new range
     assert changed.size > 0
-    assert not raw.valid[changed].any()
+    assert raw.valid[changed].all() and raw.valid[changed - 1].all()
+    # with those ranges the signal is continuous across a range change (a wrong
+    # range would make it jump by the factor 100 between ranges, ln 100 = 4.6)
+    r = (raw.upd - raw.bkg[raw.upd_range] * raw.time) / raw.gains[raw.upd_range] / raw.i0
+    low = changed[(raw.upd_range[changed] < 4) & (raw.upd_range[changed - 1] < 4)]
+    assert low.size >= 3
+    assert np.all(np.abs(np.log(r[low] / r[low - 1])) < 1.0)
     rc = compute_r(raw)
     peak = fit_peak(rc.ar, rc.r)
     assert 0.2 * ARCSEC < peak.fwhm < 1.0 * ARCSEC  # high-resolution crystals

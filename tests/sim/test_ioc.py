@@ -105,12 +105,13 @@ def test_ar_scan_peaks_at_center_and_autorange(sim_ioc, ca):
     sc = _scaler(sim_ioc)
     center = _get(ca, sim_ioc.pv("usxLAX:USAXS:ARcenter"))
     positions = center + np.linspace(-0.002, 0.002, 21)
-    upd, ranges = [], []
+    upd, ranges, gains_after = [], [], []
     for p in positions:
         ar.move(p, wait=True, timeout=20)
         sc.preset_time.put(0.5, wait=True)
         sc.trigger().wait(timeout=20)
         r = int(_get(ca, sim_ioc.pv("usxLAX:pd01:seq02:lurange")))
+        gains_after.append(_get(ca, sim_ioc.pv("usxLAX:pd01:seq02:gain")))
         gain = _get(ca, sim_ioc.pv(f"usxLAX:pd01:seq02:gain{r}"))
         bkg = _get(ca, sim_ioc.pv(f"usxLAX:pd01:seq02:bkg{r}"))
         counts = sc.channels.chan04.s.get()
@@ -118,9 +119,17 @@ def test_ar_scan_peaks_at_center_and_autorange(sim_ioc, ca):
         ranges.append(r)
     peak = positions[int(np.argmax(upd))]
     assert peak == pytest.approx(center, abs=2.1e-4)
-    # far from the peak, the amplifier walks to more sensitive ranges
+    # as the real sequence: the count is taken in the present range (lurange),
+    # then the amplifier reacts; `gain` is that of the range the next count uses
+    table = [_get(ca, sim_ioc.pv(f"usxLAX:pd01:seq02:gain{r}")) for r in range(5)]
+    assert gains_after[:-1] == [table[r] for r in ranges[1:]]
+    assert len(set(ranges)) >= 2, "the scan crossed a range change"
+    # far from the peak, the amplifier walks to more sensitive ranges: it moves
+    # after the first count there, and the next count is taken in that range
     ar.move(center - 1.0, wait=True, timeout=20)
     sc.preset_time.put(0.5, wait=True)
+    sc.trigger().wait(timeout=20)
+    assert _get(ca, sim_ioc.pv("usxLAX:pd01:seq02:gain")) == table[4]
     sc.trigger().wait(timeout=20)
     far_range = int(_get(ca, sim_ioc.pv("usxLAX:pd01:seq02:lurange")))
     assert far_range > min(ranges)

@@ -159,6 +159,8 @@ STEP_I0 = "I0"
 STEP_UPD = "UPD"
 SCALER_TIME = "scaler_time"
 UPD_RANGE = "upd_autorange_lurange"
+#: the UPD amplifier's gain read after the count: of the range it moved to
+UPD_GAIN_AFTER = "upd_autorange_gain"
 
 #: ``/entry/data`` of step scans: facility column -> primary data key
 STEP_COLUMNS = {
@@ -172,11 +174,11 @@ STEP_COLUMNS = {
     "scaler0_time": SCALER_TIME,
     "I0_USAXS": STEP_I0,
     "PD_USAXS": STEP_UPD,
-    "upd_autorange_controls_reqrange": UPD_RANGE,
     "upd_ratio": "upd_ratio",
 }
 #: derived per-point columns of step scans (gain of the range in use, constant I0 gain)
 STEP_UPD_GAIN_COLUMN = "upd_autorange_controls_gain"
+STEP_UPD_RANGE_COLUMN = "upd_autorange_controls_reqrange"
 STEP_I0_GAIN_COLUMN = "I0_autorange_controls_gain"
 #: derived per-point column of step scans: counting time in ticks of the scaler clock
 STEP_SECONDS_COLUMN = "seconds"

@@ -240,6 +240,25 @@ class _Stream:
             self.columns.extend({**block, "time": times})
 
 
+def _key_shape(info: Mapping[str, Any]) -> tuple[Any, Any, Any]:
+    return info.get("dtype"), tuple(info.get("shape") or ()), info.get("source")
+
+
+def _check_same_keys(
+    name: str, first: Mapping[str, Mapping[str, Any]], again: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """Raise ValueError naming the differences unless a repeated descriptor has ``first``'s keys."""
+    added, missing = sorted(set(again) - set(first)), sorted(set(first) - set(again))
+    changed = sorted(
+        k for k in set(first) & set(again) if _key_shape(first[k]) != _key_shape(again[k])
+    )
+    if added or missing or changed:
+        raise ValueError(
+            f"a second {name!r} stream in one run with other data keys "
+            f"(added {added}, missing {missing}, changed dtype/shape/source {changed})"
+        )
+
+
 class _Baseline:
     """Readings taken before and after the run: ``<key>/value_start`` and ``<key>/value_end``."""
 
@@ -304,6 +323,8 @@ class RunFile:
         self._stream_names: dict[str, str] = {}
         self._baseline: _Baseline | None = None
         self._baseline_uid: str | None = None
+        self._baseline_values: set[str] = set()
+        self._stream_of_name: dict[str, _Stream] = {}
         self._external: dict[str, h5py.Group] = {}
         self._datums: dict[str, ColumnWriter] = {}
         self.closed = False
@@ -366,14 +387,23 @@ class RunFile:
         self._stream_names[uid] = name
         if name == BASELINE:
             if self._baseline is not None:
-                raise ValueError("a second baseline stream in one run")
-            self._baseline = _Baseline(self.stream_group.create_group(BASELINE), data_keys)
+                # a suspension that rewound the run replays the baseline reading
+                _check_same_keys(name, self._baseline.data_keys, data_keys)
+                self._baseline.readings = 0
+            else:
+                group = self.stream_group.create_group(BASELINE)
+                self._baseline = _Baseline(group, data_keys)
             self._baseline_uid = uid
             return
-        if name in self.stream_group:
+        again = self._stream_of_name.get(name)
+        if again is not None:  # the same stream described again (a replay): one group
+            _check_same_keys(name, again.data_keys, data_keys)
+            self.streams[uid] = again
+            return
+        if hdf5_name(name) in self.stream_group:
             raise ValueError(f"a second descriptor for stream {name!r}")
         group = new_group(self.stream_group, hdf5_name(name), "NXcollection")
-        self.streams[uid] = _Stream(group, data_keys)
+        self.streams[uid] = self._stream_of_name[name] = _Stream(group, data_keys)
 
     def add_rows(self, uid: str, data: Mapping[str, Sequence[Any]], times: Sequence[float]) -> None:
         """Append a block of rows (``data``: key -> values, one per row) to stream ``uid``."""
@@ -384,7 +414,10 @@ class RunFile:
             for row in range(len(times)):
                 created = self._baseline.add({k: v[row] for k, v in data.items()})
                 for key, dataset in created.items():
-                    self.values.setdefault(key, dataset)
+                    # a replayed start reading replaces the one its datasets replaced
+                    if key in self._baseline_values or key not in self.values:
+                        self.values[key] = dataset
+                        self._baseline_values.add(key)
             return
         self.streams[uid].add(data, times)
         self._rows(self._stream_names[uid], data)

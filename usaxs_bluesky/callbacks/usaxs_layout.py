@@ -42,8 +42,9 @@ from .keys import (
     STEP_SLITS,
     STEP_UPD,
     STEP_UPD_GAIN_COLUMN,
+    STEP_UPD_RANGE_COLUMN,
     UPD_GAIN,
-    UPD_RANGE,
+    UPD_GAIN_AFTER,
     WAVELENGTH,
 )
 from .nexus_file import (
@@ -130,9 +131,13 @@ class FlyScanFile(UsaxsFile):
 class StepScanFile(UsaxsFile):
     """A USAXS step scan (uascan) in the layout of the facility's bluesky files.
 
-    Derived per-point columns: ``upd_autorange_controls_gain`` (the gain of
-    the range in ``upd_autorange_lurange``, from the baseline configuration)
-    and ``I0_autorange_controls_gain`` (the I0 amplifier gain, constant).
+    Derived per-point columns, as the facility records them:
+    ``upd_autorange_controls_gain`` and ``upd_autorange_controls_reqrange``
+    are the UPD gain read after the count (``upd_autorange_gain``) and its
+    range, i.e. after the autorange reacted to the point's count (the count
+    itself was taken in the previous point's range; ``upd_autorange_lurange``
+    keeps the range of the count); ``I0_autorange_controls_gain`` is the I0
+    amplifier gain, constant.
     """
 
     def _begin(self) -> None:
@@ -141,18 +146,20 @@ class StepScanFile(UsaxsFile):
 
     def _rows(self, stream: str, data: Mapping[str, Sequence[Any]]) -> None:
         """Write the derived gain columns of a block of primary rows."""
-        if stream != PRIMARY or UPD_RANGE not in data:
+        if stream != PRIMARY or UPD_GAIN_AFTER not in data:
             return
         gains = [self.value(UPD_GAIN.format(r=r)) for r in RANGES]
         i0_gain = self.value(I0_GAIN)
         if any(g is None for g in gains) or i0_gain is None:
             return  # the reading code then names the missing baseline value
         table = np.array([float(g[()]) for g in gains])
-        ranges = np.clip(np.asarray(data[UPD_RANGE], dtype=int), 0, len(table) - 1)
+        after = np.asarray(data[UPD_GAIN_AFTER], dtype=float)
+        ranges = np.argmin(np.abs(np.log(np.maximum(after[:, None], 1e-300) / table)), axis=1)
         if not self.derived.columns:
             self._describe_derived(gains[0].attrs, i0_gain.attrs)
         block = {
-            STEP_UPD_GAIN_COLUMN: table[ranges],
+            STEP_UPD_GAIN_COLUMN: after,
+            STEP_UPD_RANGE_COLUMN: ranges,
             STEP_I0_GAIN_COLUMN: np.full(len(ranges), float(i0_gain[()])),
         }
         freq = self.value(SCALER_FREQ)
@@ -168,8 +175,14 @@ class StepScanFile(UsaxsFile):
         self.derived.set_attrs(
             STEP_UPD_GAIN_COLUMN,
             units="V/A",
-            ophyd_name=UPD_GAIN.format(r="<r>"),
-            source=f"derived: gain of range r = {UPD_RANGE}",
+            ophyd_name=UPD_GAIN_AFTER,
+            source=f"{UPD_GAIN_AFTER}: read after the count, once the autorange reacted to it",
+        )
+        self.derived.set_attrs(
+            STEP_UPD_RANGE_COLUMN,
+            units="",
+            ophyd_name=UPD_GAIN_AFTER,
+            source=f"derived: range r whose {UPD_GAIN.format(r='r')} is {UPD_GAIN_AFTER}",
         )
         self.derived.set_attrs(
             STEP_I0_GAIN_COLUMN,

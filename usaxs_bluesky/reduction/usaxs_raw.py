@@ -334,15 +334,14 @@ def _read_step(path: Path, f: h5py.File) -> UsaxsRaw:
         bkg.append(_baseline(f, f"{pre}_background", 0.0))
         bkg_err.append(_baseline(f, f"{pre}_background_error", 0.0))
     gains_a = np.asarray(gains)
-    rng = np.clip(req, 0, 4)
+    after = np.clip(req, 0, 4)
     # The range columns are read after the autorange has reacted to the point's
-    # counts: where the range differs from the previous point's, the counts were
-    # taken in the old range while the new one is recorded. Those points (and the
-    # first, whose previous range is unknown) are ambiguous and dropped.
-    changed = np.ones(n, dtype=bool)
-    changed[1:] = rng[1:] != rng[:-1]
+    # counts (as the facility records them): a point was counted in the range
+    # recorded at the previous point. The first point's range is unknown.
+    rng = np.concatenate(([after[0]], after[:-1]))
+    gain_used = np.concatenate(([np.nan], gain_col[:-1]))
     # the recorded gain must match the range's gain, otherwise the range moved
-    valid = ~changed & np.isclose(gain_col, gains_a[rng], rtol=1e-3) & (t > 0) & (i0 > 0)
+    valid = np.isclose(gain_used, gains_a[rng], rtol=1e-3) & (t > 0) & (i0 > 0)
 
     wavelength = read_scalar(f, "entry/instrument/monochromator/wavelength", required=False)
     if wavelength is None:
