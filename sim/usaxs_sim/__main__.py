@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--interface", default="127.0.0.1", help="interface to serve on")
     p.add_argument("--seed", type=int, default=None, help="random seed (Poisson noise)")
+    p.add_argument(
+        "--state",
+        metavar="FILE",
+        default=None,
+        help="keep the user name, sample and other user-facing PVs in FILE across restarts",
+    )
     p.add_argument("--list-pvs", action="store_true", help="print the PV names and exit")
     p.add_argument("-v", "--verbose", action="store_true", help="log PV names at startup")
     return p
@@ -75,6 +81,7 @@ def main(argv=None) -> int:
         time_scale=args.time_scale,
         seed=args.seed,
         log_pv_names=args.verbose,
+        state_file=args.state,
     )
     return 0
 

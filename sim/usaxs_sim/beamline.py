@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 from caproto import ChannelType
 from caproto.server import PVGroup, pvproperty
 
 from . import physics
+from .state import Field, save_state
+
+EPICS_STRING_BYTES = 40  # a DBR_STRING holds 39 characters and its NUL
 
 STATE_STRINGS = ["CLOSED", "OPEN"]
 
@@ -148,6 +153,55 @@ class SampleMetadata(PVGroup):
     gup = pvproperty(name="usxLAX:GUPNumber", value="", dtype=ChannelType.STRING)
     user_name = _char("usxLAX:userName")
     time_stamp = pvproperty(name="usxLAX:timeStamp", value="", dtype=ChannelType.STRING)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.state_file = None  # set by the IOC: every write then saves the values there
+        self.save_error = ""  # the last failure to save, "" when the last save worked
+
+    def fields(self) -> dict[str, Field]:
+        """The kept PVs (names without the IOC prefix) and what each may hold."""
+        found = {}
+        for instance in self.attr_pvdb.values():
+            if instance.pvspec.dtype in (ChannelType.CHAR, ChannelType.STRING):
+                limit = instance.max_length if instance.pvspec.dtype == ChannelType.CHAR else 0
+                found[instance.pvspec.name] = Field(str, limit or EPICS_STRING_BYTES - 1)
+            else:
+                found[instance.pvspec.name] = Field(float)
+        return found
+
+    def values(self) -> dict[str, str | float]:
+        """The present value of every kept PV, by PV name."""
+        return {i.pvspec.name: i.value for i in self.attr_pvdb.values()}
+
+    async def restore(self, values: dict[str, str | float]) -> None:
+        """Set the kept PVs to ``values`` (from the state file) without saving again."""
+        by_name = {i.pvspec.name: i for i in self.attr_pvdb.values()}
+        for name, value in values.items():
+            await by_name[name].write(value, verify_value=False)
+
+    async def _save(self, instance, value):
+        """Putter of every kept PV: save all values, ``value`` for this one; return ``value``."""
+        if self.state_file is not None:
+            values = self.values()
+            values[instance.pvspec.name] = value
+            try:
+                save_state(self.state_file, values)
+                self.save_error = ""
+            except OSError as exc:  # the IOC serves on; the user is told once per failure
+                message = f"usaxs_sim: cannot save the state file {self.state_file}: {exc}"
+                if message != self.save_error:
+                    print(message, file=sys.stderr, flush=True)
+                self.save_error = message
+        return value
+
+    for _kept in (
+        title, thickness, formula, concentration, description, temperature, volume_fraction,
+        sld, rotation, x_translation, e_field, m_field, stress, run_cycle, gup, user_name,
+        time_stamp,
+    ):  # fmt: skip
+        _kept.putter(_save)
+    del _kept
 
 
 MODE_STRINGS = [

@@ -33,6 +33,8 @@ import logging
 import math
 import multiprocessing
 import os
+import sys
+from pathlib import Path
 
 import numpy as np
 from caproto.server import PVGroup, SubGroup, pvproperty
@@ -52,6 +54,7 @@ from .flyscan import FlyScan
 from .motor import MotorRecord
 from .remote_ops import RemoteOps
 from .scaler import IonChamberGain, ScalerRecord, UpdAmplifier, poisson
+from .state import StateFileRefused, describe_defaults, load_state
 
 DEG = dict(egu="deg", precision=6, resolution=1e-6)
 
@@ -74,6 +77,11 @@ class UsaxsSimIOC(PVGroup):
         True piezo optimum of the analyzer and collimator second crystals.
     sr_current : float
         Storage ring current with beam (mA).
+    state_file : path or None
+        Keep the user-facing PVs (:class:`~usaxs_sim.beamline.SampleMetadata`:
+        user name, sample title/thickness, ...) in this file: read at start,
+        rewritten atomically on every write of one of them. A file that is
+        refused leaves the defaults; :attr:`state_message` then says why.
     """
 
     # --- motors
@@ -336,6 +344,7 @@ class UsaxsSimIOC(PVGroup):
         a2rp_center: float = 50.0,
         m2rp_center: float = 50.0,
         sr_current: float = 130.0,
+        state_file: str | os.PathLike | None = None,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
@@ -353,6 +362,23 @@ class UsaxsSimIOC(PVGroup):
         self.piezo_fwhm = 4.0  # V
         self.diode_edge = 0.3  # mm, edge width of the photodiode plateau
         self._last_upd = (0, 1.0, 2, 2)
+        self.state_message = ""
+        self.restored: dict[str, str | float] = {}
+        if state_file is not None:
+            self.restored = self._load_state(Path(state_file))
+            self.sample_md.state_file = Path(state_file)
+
+    def _load_state(self, path: Path) -> dict[str, str | float]:
+        """The values kept in ``path``; ``{}`` (and :attr:`state_message`) when refused."""
+        try:
+            return load_state(path, self.sample_md.fields())
+        except StateFileRefused as exc:
+            defaults = describe_defaults(self.sample_md.values())
+            self.state_message = (
+                f"usaxs_sim: state file {path} refused: {exc}; starting with the defaults "
+                f"({defaults}); the next write of one of these PVs replaces the file"
+            )
+            return {}
 
     # ------------------------------------------------------------ the model
     @property
@@ -467,6 +493,7 @@ class UsaxsSimIOC(PVGroup):
         await self.sim.time_scale.write(self.time_scale_value, verify_value=False)
         await self.sim.seed.write(self.seed & 0x7FFFFFFF)
         await self.ring.current.write(self.sr_current_full)
+        await self.sample_md.restore(self.restored)
         # warm the smeared-intensity caches (takes a fraction of a second)
         geom = self.geometry()
         dql = physics.slit_length(geom.wavelength, geom.upd_size, geom.sdd)
@@ -523,11 +550,13 @@ def run(
     time_scale: float = 0.05,
     seed: int | None = None,
     log_pv_names: bool = False,
+    state_file: str | os.PathLike | None = None,
     **ioc_kwargs,
 ):
     """Serve the simulated instrument on ``host`` (loopback by default).
 
-    Sets EPICS_CA_SERVER_PORT / EPICS_CA_REPEATER_PORT /
+    ``state_file`` keeps the user-facing PVs across restarts (see
+    :class:`UsaxsSimIOC`). Sets EPICS_CA_SERVER_PORT / EPICS_CA_REPEATER_PORT /
     EPICS_CAS_INTF_ADDR_LIST / EPICS_CA_ADDR_LIST in this process first.
     """
     os.environ["EPICS_CA_SERVER_PORT"] = str(server_port)
@@ -545,5 +574,9 @@ def run(
         logging.getLogger(name).addFilter(_NoBeaconNoise())
     start_repeater(host)
 
-    ioc = UsaxsSimIOC(prefix=prefix, time_scale=time_scale, seed=seed, **ioc_kwargs)
+    ioc = UsaxsSimIOC(
+        prefix=prefix, time_scale=time_scale, seed=seed, state_file=state_file, **ioc_kwargs
+    )
+    if ioc.state_message:
+        print(ioc.state_message, file=sys.stderr, flush=True)
     ca_run(ioc.pvdb, interfaces=[host], log_pv_names=log_pv_names)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -42,6 +43,8 @@ class SimProcess:
         Interface (loopback by default).
     timeout : float
         Seconds to wait for ``<prefix>usxSIM:ready`` == 1.
+    state_file : path or None
+        ``--state`` file keeping the user-facing PVs across restarts.
 
     Use as a context manager (``with SimProcess() as sim: ...``) or call
     :meth:`start` / :meth:`stop`.  ``client_env`` holds the environment a CA
@@ -59,6 +62,7 @@ class SimProcess:
         host: str = "127.0.0.1",
         timeout: float = 30.0,
         extra_args: list[str] | None = None,
+        state_file: str | os.PathLike | None = None,
     ):
         self.host = host
         self.port = port or free_port(host)
@@ -70,6 +74,7 @@ class SimProcess:
         self.seed = seed
         self.timeout = timeout
         self.extra_args = list(extra_args or [])
+        self.state_file = state_file
         self.process: subprocess.Popen | None = None
         self._stderr = None
         self._stdout = None
@@ -113,6 +118,8 @@ class SimProcess:
         ]
         if self.seed is not None:
             cmd += ["--seed", str(self.seed)]
+        if self.state_file is not None:
+            cmd += ["--state", os.fspath(self.state_file)]
         return cmd + self.extra_args
 
     def stderr_tail(self, n: int = 40) -> str:
@@ -140,20 +147,38 @@ class SimProcess:
             raise
         return self
 
-    def read(self, name: str, timeout: float = 2.0):
-        """Read one PV (without prefix) with caproto's sync client; returns the value array."""
-        from caproto.sync.client import read
-
+    @contextlib.contextmanager
+    def _client_environment(self):
+        """Apply :attr:`client_env` to ``os.environ`` for the duration, then restore it."""
         saved = {k: os.environ.get(k) for k in self.client_env}
         os.environ.update(self.client_env)
         try:
-            return read(self.pv(name), timeout=timeout, repeater=False).data
+            yield
         finally:
             for k, v in saved.items():
                 if v is None:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
+
+    def read(self, name: str, timeout: float = 2.0):
+        """Read one PV (without prefix) with caproto's sync client; returns the value array."""
+        from caproto.sync.client import read
+
+        with self._client_environment():
+            return read(self.pv(name), timeout=timeout, repeater=False).data
+
+    def write(self, name: str, value, timeout: float = 2.0) -> None:
+        """Write one PV (without prefix) with caproto's sync client and wait for the IOC's reply.
+
+        A ``str`` is sent as its UTF-8 bytes (a CHAR waveform; not for DBR_STRING PVs).
+        """
+        from caproto.sync.client import write
+
+        if isinstance(value, str):
+            value = list(value.encode("utf-8")) or [0]
+        with self._client_environment():
+            write(self.pv(name), value, notify=True, timeout=timeout, repeater=False)
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Poll ``usxSIM:ready`` until 1; raise with the stderr tail on death or timeout."""

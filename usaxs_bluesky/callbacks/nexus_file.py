@@ -27,6 +27,8 @@ from .keys import BASELINE, SAMPLE_FIELDS, THICKNESS_MM, TITLE, UNITS_FALLBACK, 
 STRING = h5py.string_dtype("utf-8")
 BLUESKY = "instrument/bluesky"
 HDF5_SPECS = ("AD_HDF5", "application/x-hdf5")
+DESCRIPTOR_ATTR = "descriptor_document"
+"""Attribute of each stream group: the stream's descriptor document as JSON (for reindex)."""
 REQUESTED = "requested_metadata"
 """Start key and ``/entry`` group of the requested metadata (docs/metadata.md)."""
 LOCAL_SOURCES = ("fixed", "per_sample")
@@ -377,8 +379,13 @@ class RunFile:
         name: str,
         data_keys: Mapping[str, Mapping[str, Any]],
         configuration: Mapping[str, Mapping[str, Any]],
+        descriptor: Mapping[str, Any] | None = None,
     ) -> None:
-        """Start a stream (``uid`` of its descriptor) and record its configuration."""
+        """Start a stream (``uid`` of its descriptor) and record its configuration.
+
+        ``descriptor`` (the whole document) is kept as JSON in the stream group's
+        ``@descriptor_document``, so the stream can be rebuilt from the file.
+        """
         self._check_open()
         if uid in self._stream_names:
             raise ValueError(f"stream descriptor {uid} given twice")
@@ -394,16 +401,19 @@ class RunFile:
                 group = self.stream_group.create_group(BASELINE)
                 self._baseline = _Baseline(group, data_keys)
             self._baseline_uid = uid
-            return
-        again = self._stream_of_name.get(name)
-        if again is not None:  # the same stream described again (a replay): one group
+            group = self._baseline.group
+        elif (again := self._stream_of_name.get(name)) is not None:
+            # the same stream described again (a replay): one group
             _check_same_keys(name, again.data_keys, data_keys)
             self.streams[uid] = again
-            return
-        if hdf5_name(name) in self.stream_group:
-            raise ValueError(f"a second descriptor for stream {name!r}")
-        group = new_group(self.stream_group, hdf5_name(name), "NXcollection")
-        self.streams[uid] = self._stream_of_name[name] = _Stream(group, data_keys)
+            group = again.group
+        else:
+            if hdf5_name(name) in self.stream_group:
+                raise ValueError(f"a second descriptor for stream {name!r}")
+            group = new_group(self.stream_group, hdf5_name(name), "NXcollection")
+            self.streams[uid] = self._stream_of_name[name] = _Stream(group, data_keys)
+        if descriptor is not None:
+            set_attrs(group, **{DESCRIPTOR_ATTR: to_json(descriptor)})
 
     def add_rows(self, uid: str, data: Mapping[str, Sequence[Any]], times: Sequence[float]) -> None:
         """Append a block of rows (``data``: key -> values, one per row) to stream ``uid``."""

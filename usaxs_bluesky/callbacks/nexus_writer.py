@@ -222,7 +222,7 @@ class RunWriter(DocumentRouter):
 
     def descriptor(self, doc: dict) -> None:
         self._open_file("descriptor").add_stream(
-            doc["uid"], doc["name"], doc["data_keys"], doc.get("configuration", {})
+            doc["uid"], doc["name"], doc["data_keys"], doc.get("configuration", {}), descriptor=doc
         )
 
     def event_page(self, doc: dict) -> None:

@@ -3,8 +3,9 @@
 Contract with the NeXus writers: each file stores the run's start and stop
 documents as JSON strings at ``/entry/instrument/bluesky/start_document``
 and ``/entry/instrument/bluesky/stop_document``. ``reindex`` reads them,
-creates the missing runs (replaying start and stop through
-``bluesky_tiled_plugins.TiledWriter``) and records the files with checksums.
+creates the missing runs (replaying start, the event streams kept in the raw
+file (:mod:`.rebuild`) and stop through ``bluesky_tiled_plugins.TiledWriter``)
+and records the files with checksums.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import h5py
 from bluesky_tiled_plugins import TiledWriter
 
 from .files import describe_file, record_files, run_files, sha256_file
+from .rebuild import stream_documents
 
 logger = logging.getLogger(__name__)
 
@@ -104,11 +106,15 @@ class ReindexResult:
     present: list[str] = field(default_factory=list)
     recorded: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: (uid, why) of each stream of a created run that its file could not rebuild
+    streams_not_rebuilt: list[tuple[str, str]] = field(default_factory=list)
 
 
 def reindex(catalog: Any, folder: Path) -> ReindexResult:
     """Create catalog runs for the NeXus files under ``folder``; record the files (checksums).
 
+    A created run gets the event streams its raw file keeps (descriptors and
+    rows; see :mod:`.rebuild` for what is made up and what is left out).
     Runs already in the catalog (same uid) are not created again; their files
     are recorded (once each). Files without the start-document contract,
     unreadable, with a malformed start or stop document, or whose run the
@@ -145,8 +151,11 @@ def reindex(catalog: Any, folder: Path) -> ReindexResult:
             if uid in catalog:
                 result.present.append(uid)
             else:
+                streams = _streams(uid, [path for path, kind in files if kind == "raw"], result)
                 writer = TiledWriter(catalog)
                 writer("start", start)
+                for name, doc in streams:
+                    writer(name, doc)
                 if stop is not None:
                     writer("stop", stop)
                 result.created.append(uid)
@@ -158,6 +167,27 @@ def reindex(catalog: Any, folder: Path) -> ReindexResult:
             continue
         result.recorded += len(files)
     return result
+
+
+def _streams(uid: str, raw_files: list[Path], result: ReindexResult) -> list[tuple[str, dict]]:
+    """The stream documents of run ``uid`` from its first raw file that has any.
+
+    What cannot be rebuilt is logged and listed in ``result.streams_not_rebuilt``.
+    """
+    for path in raw_files:
+        try:
+            documents, not_rebuilt = stream_documents(path, uid)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            documents, not_rebuilt = (
+                [],
+                [f"unreadable streams ({' '.join(str(exc).split())[:200]})"],
+            )
+        for why in not_rebuilt:
+            logger.warning("reindex: %s: stream %s", path, why)
+            result.streams_not_rebuilt.append((uid, f"{path}: {why}"))
+        if documents:
+            return documents
+    return []
 
 
 def start_problem(start: Any) -> str:

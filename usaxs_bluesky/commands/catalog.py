@@ -36,6 +36,8 @@ def _reindex(args: argparse.Namespace) -> int:
     result = reindex(catalog, args.folder)
     for path, reason in result.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
+    for uid, reason in result.streams_not_rebuilt:
+        print(f"run {uid}: stream not rebuilt: {reason}", file=sys.stderr)
     print(
         f"{len(result.created)} run(s) created, {len(result.present)} already in the catalog, "
         f"{result.recorded} file(s) recorded, {len(result.skipped)} skipped"
