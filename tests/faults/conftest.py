@@ -11,6 +11,23 @@ from fault_helpers import MOUNT_SIZE, STAFF_KEY, CatalogServer
 
 from usaxs_bluesky.catalog.store import open_catalog
 
+USER_PV = "usxLAX:userName"
+
+
+@pytest.fixture(autouse=True)
+def shared_sim_user_restored(request):
+    """Worker processes set the shared simulator's user name: put it back after each test."""
+    if "sim_ioc" not in request.fixturenames:
+        yield
+        return
+    from ophyd import EpicsSignal
+
+    user = EpicsSignal(request.getfixturevalue("sim_ioc").pv(USER_PV), string=True)
+    user.wait_for_connection(timeout=10)
+    before = user.get()
+    yield
+    user.put(before, wait=True)
+
 
 @pytest.fixture
 def catalog_server(tmp_path):

@@ -11,10 +11,10 @@ import pytest
 import tiled.client.utils
 from fault_helpers import STAFF_KEY
 from plan_runner import run_plan
-from tiled.client import from_uri
 
 from usaxs_bluesky.catalog.files import run_files
 from usaxs_bluesky.catalog.journal import journal_dir
+from usaxs_bluesky.catalog.store import open_catalog
 from usaxs_bluesky.plans.usaxs import uascan
 from usaxs_bluesky.session import make_session
 
@@ -89,7 +89,7 @@ def test_server_killed_mid_scan_file_complete_and_replayed(served_session, catal
     assert out.returncode == 0, out.stderr
     assert "1 run(s) written" in out.stdout and "1 file record(s) added" in out.stdout
     assert not list(journal_dir(session.data_dir).glob("*.jsonl"))
-    node = from_uri(catalog_server.url, api_key=STAFF_KEY)[uid]
+    node = open_catalog(uri=catalog_server.url, api_key=STAFF_KEY)[uid]
     assert node.metadata["start"]["uid"] == start["uid"]
     assert node.metadata["stop"]["exit_status"] == "success"
     assert [r.path for r in run_files(node)] == [str(files[0])]
@@ -114,7 +114,7 @@ def test_journal_replayed_automatically_at_the_next_run(served_session, catalog_
     second, _ = run_plan(session, uascan(session.instrument, title="back", thickness_mm=1.0,
                                          intervals=3, count_time=0.05))  # fmt: skip
     assert not list(journal_dir(session.data_dir).glob("*.jsonl"))
-    client = from_uri(catalog_server.url, api_key=STAFF_KEY)
+    client = open_catalog(uri=catalog_server.url, api_key=STAFF_KEY)
     for uid in (first, second):
         assert client[uid].metadata["stop"]["exit_status"] == "success"
         assert [r.kind for r in run_files(client[uid])] == ["raw"]

@@ -12,6 +12,7 @@ import warnings
 
 import pytest
 
+from usaxs_bluesky.catalog.files import describe_file, record_files
 from usaxs_bluesky.catalog.retention import LOG_NAME, MIN_DAYS_ENV, minimum_days
 from usaxs_bluesky.catalog.store import open_catalog
 from usaxs_bluesky.cli import main
@@ -54,15 +55,30 @@ def test_sources_only_raise_the_floor(monkeypatch):
     assert minimum_days(400, {"retention": {"min_days": 200}}) == 400
 
 
-def test_prune_of_a_copied_data_directory_refused(fresh, tmp_path, capsys):
+def test_prune_of_a_copied_data_directory_removes_only_the_copy(fresh, tmp_path, capsys):
     copy = tmp_path / "copy"
     shutil.copytree(fresh.data_dir, copy)
     args = ["retention", "prune", "--data-dir", str(copy), "--older-than", "120d", "--yes"]
-    assert main(args) == 2
+    assert main(args) == 0, capsys.readouterr().err  # the copy's catalog follows the copy
+    assert all(p.exists() for paths in fresh.files.values() for p in paths), "original intact"
+    old = fresh.uids[3:]  # 200 and 400 days old
+    for uid, paths in fresh.files.items():
+        in_copy = [copy / p.relative_to(fresh.data_dir) for p in paths]
+        assert all(p.exists() != (uid in old) for p in in_copy), uid
+    assert (copy / LOG_NAME).exists() and not (fresh.data_dir / LOG_NAME).exists()
+
+
+def test_prune_refuses_a_recorded_file_outside_its_data_root(fresh, tmp_path, capsys):
+    outside = tmp_path / "elsewhere" / "keep.h5"
+    outside.parent.mkdir()
+    shutil.copy(fresh.files[fresh.uids[4]][0], outside)
+    record_files(fresh.catalog, fresh.uids[4], [describe_file(outside, "raw")])
+    args = ["retention", "prune", "--data-dir", str(fresh.data_dir), "--older-than", "120d"]
+    assert main([*args, "--yes"]) == 2
     err = capsys.readouterr().err
     assert "outside the catalog's data root" in err and "nothing removed" in err
-    assert all(p.exists() for paths in fresh.files.values() for p in paths), "original intact"
-    assert not (copy / LOG_NAME).exists()
+    assert outside.exists()
+    assert all(p.exists() for paths in fresh.files.values() for p in paths), "nothing removed"
 
 
 CRASHING_PRUNE = """

@@ -153,11 +153,12 @@ def embedded_opener(data_dir: Path) -> CatalogOpener:
 
 
 def server_opener(uri: str, api_key: str | None) -> CatalogOpener:
-    """Open the Tiled server at ``uri`` with ``api_key`` (a staff key: the page filters itself)."""
+    """Open the runs of the Tiled server at ``uri`` (a bare ``http://host:port``: its ``usaxs``
+    mount) with ``api_key`` (a staff key: the page filters itself)."""
 
     def opener() -> Any:
-        from tiled.client import from_uri
+        from ..catalog.store import open_catalog
 
-        return from_uri(uri, api_key=api_key)
+        return open_catalog(uri=uri, api_key=api_key)
 
     return opener
