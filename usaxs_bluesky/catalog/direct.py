@@ -18,10 +18,17 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from .files import FILES_KEY, FileRecord
 from .indexes import sqlite_expression
 from .relocate import CATALOG_DIR, data_root, follow_move
-from .search import Criteria, Page, RunSummary, alone_checks, check_page, sample_regex
+from .search import (
+    Criteria,
+    Page,
+    RunSummary,
+    alone_checks,
+    check_page,
+    sample_regex,
+    summary_of_metadata,
+)
 
 CATALOG_DB = "catalog.db"
 TIME = sqlite_expression("start.time")
@@ -64,21 +71,7 @@ def order_by(criteria: Criteria) -> str:
 
 def summary_of(uid: str, text: str) -> RunSummary:
     """Return the summary of the run ``uid`` whose metadata JSON is ``text``."""
-    metadata = json.loads(text)
-    start = metadata.get("start", {})
-    stop = metadata.get("stop") or {}
-    return RunSummary(
-        uid=uid,
-        time=float(start.get("time", 0.0)),
-        user=str(start.get("user_name", "")),
-        sample=str(start.get("title", "")),
-        plan=str(start.get("plan_name", "")),
-        scan_id=start.get("scan_id"),
-        exit_status=stop.get("exit_status"),
-        technique=str(start.get("technique") or ""),
-        proposal_id=str(start.get("proposal_id") or ""),
-        files=tuple(FileRecord.from_dict(item) for item in metadata.get(FILES_KEY) or []),
-    )
+    return summary_of_metadata(uid, json.loads(text))
 
 
 def connect(data_dir: str | Path) -> sqlite3.Connection:

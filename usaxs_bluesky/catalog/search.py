@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .files import FileRecord, run_files
+from .files import FILES_KEY, FileRecord
 
 MAX_SERVER_PAGE = 300  # Tiled's largest page[limit]
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -130,7 +130,11 @@ class RunSummary:
 
 def summarize(uid: str, node: Any) -> RunSummary:
     """Return the summary of run node ``node`` (key ``uid``)."""
-    metadata = node.metadata
+    return summary_of_metadata(uid, node.metadata)
+
+
+def summary_of_metadata(uid: str, metadata: dict[str, Any]) -> RunSummary:
+    """Return the summary of run ``uid`` from its catalog metadata (start, stop, files)."""
     start = metadata.get("start", {})
     stop = metadata.get("stop") or {}
     return RunSummary(
@@ -143,7 +147,7 @@ def summarize(uid: str, node: Any) -> RunSummary:
         exit_status=stop.get("exit_status"),
         technique=str(start.get("technique") or ""),
         proposal_id=str(start.get("proposal_id") or ""),
-        files=tuple(run_files(node)),
+        files=tuple(FileRecord.from_dict(item) for item in metadata.get(FILES_KEY) or []),
     )
 
 
