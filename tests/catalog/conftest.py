@@ -8,6 +8,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -68,15 +69,20 @@ def replay(catalog, *, user, title, plan, technique, age_days, proposal) -> tupl
     return dict(bundle.start_doc), dict(stop)
 
 
+def copy_empty_catalog(data_dir: Path, template: Path) -> Any:
+    """Return the catalog of ``data_dir``, made by copying the empty one of ``template``."""
+    shutil.copytree(embedded_paths(template)["root"], embedded_paths(data_dir)["root"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return open_catalog(data_dir, create=False)
+
+
 def fill(data_dir: Path, template: Path) -> Filled:
     """Make the embedded catalog in ``data_dir`` with :data:`RUNS`, each with raw + reduced files.
 
     The empty catalog is copied from ``template`` (initializing one takes seconds).
     """
-    shutil.copytree(embedded_paths(template)["root"], embedded_paths(data_dir)["root"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        catalog = open_catalog(data_dir, create=False)
+    catalog = copy_empty_catalog(data_dir, template)
     record = FileRecorder(catalog)
     uids, files = [], {}
     for user, title, plan, technique, age, proposal in RUNS:

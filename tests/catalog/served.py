@@ -4,16 +4,15 @@ and the real ``usaxs serve`` process on a free loopback port."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from bluesky_tiled_plugins import TiledWriter
@@ -22,9 +21,8 @@ from plan_runner import poll
 from usaxs_sim.launcher import free_port
 
 from usaxs_bluesky.catalog.files import FileRecorder
-from usaxs_bluesky.catalog.store import embedded_paths, open_catalog
 
-from .conftest import write_nexus
+from .conftest import copy_empty_catalog, write_nexus
 
 HOUR = 3600.0
 NOW = time.time()
@@ -91,10 +89,7 @@ def _file_name(spec: Spec) -> str:
 
 def write_runs(data_dir: Path, template: Path) -> Runs:
     """Make ``data_dir`` with :data:`FACILITY_RUNS`, each with 3 events and a recorded raw file."""
-    shutil.copytree(embedded_paths(template)["root"], embedded_paths(data_dir)["root"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        catalog = open_catalog(data_dir, create=False)
+    catalog = copy_empty_catalog(data_dir, template)
     record = FileRecorder(catalog)
     uids, files = [], {}
     for spec in FACILITY_RUNS:
@@ -166,3 +161,11 @@ def usaxs_serve(data_dir: Path, keys_file: Path, *options: str) -> Iterator[str]
 def headers(who: str) -> dict[str, str]:
     """The request headers of key ``who`` of :data:`KEYS`."""
     return {"Authorization": f"Apikey {KEYS[who]}"}
+
+
+def serve_with_keys(data_dir: Path, tmp_path_factory: Any) -> Iterator[str]:
+    """Serve ``data_dir`` with :data:`KEYS_YAML` for a module's tests; yield its URL."""
+    keys = tmp_path_factory.mktemp("keys") / "keys.yml"
+    keys.write_text(KEYS_YAML)
+    with usaxs_serve(data_dir, keys) as url:
+        yield url

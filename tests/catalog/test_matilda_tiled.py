@@ -17,7 +17,7 @@ import requests
 
 from usaxs_bluesky.catalog import DEFAULT_MOUNT
 
-from .served import KEYS_YAML, headers, usaxs_serve, write_runs
+from .served import headers, serve_with_keys, write_runs
 
 MATILDA = Path(__file__).resolve().parents[3] / "shared" / "clients" / "matilda" / "matilda"
 
@@ -40,10 +40,7 @@ def runs(tmp_path_factory, empty_catalog):
 
 @pytest.fixture(scope="module")
 def server(runs, tmp_path_factory):
-    keys = tmp_path_factory.mktemp("keys") / "keys.yml"
-    keys.write_text(KEYS_YAML)
-    with usaxs_serve(runs.data_dir, keys) as url:
-        yield url
+    yield from serve_with_keys(runs.data_dir, tmp_path_factory)
 
 
 @pytest.fixture

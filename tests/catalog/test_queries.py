@@ -18,7 +18,14 @@ from tiled.queries import Comparison, Eq, FullText, Like, Regex
 
 from usaxs_bluesky.catalog.store import open_catalog
 
-from .served import FACILITY_RUNS, HOUR, KEYS, KEYS_YAML, NOW, usaxs_serve, write_runs
+from .served import (
+    FACILITY_RUNS,
+    HOUR,
+    KEYS,
+    NOW,
+    serve_with_keys,
+    write_runs,
+)
 
 ALL = {s.scan_id for s in FACILITY_RUNS}
 NEWEST_FIRST = [s.scan_id for s in sorted(FACILITY_RUNS, key=lambda s: s.hours_ago)]
@@ -31,10 +38,7 @@ def runs(tmp_path_factory, empty_catalog):
 
 @pytest.fixture(scope="module")
 def server(runs, tmp_path_factory):
-    keys = tmp_path_factory.mktemp("keys") / "keys.yml"
-    keys.write_text(KEYS_YAML)
-    with usaxs_serve(runs.data_dir, keys) as url:
-        yield url
+    yield from serve_with_keys(runs.data_dir, tmp_path_factory)
 
 
 @pytest.fixture(scope="module", params=["http", "in_process"])
