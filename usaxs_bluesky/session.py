@@ -40,6 +40,7 @@ from .disk_space import free_space_margin, space_checked
 from .instrument import Instrument, build_instrument, connect_instrument, load_config
 from .metadata.policy import md_validator
 from .metadata.requests import MetadataRequests, load_requests
+from .plan_stubs.interrupts import stop_counting_on_error
 from .plan_stubs.waits import bounded_waits
 from .session_lock import ScanCounter, SessionLock
 
@@ -164,6 +165,7 @@ def make_session(
         RE.md_validator = space_checked(RE.md_validator, data_dir, margin)
         RE.preprocessors.append(SupplementalData(baseline=instrument.baseline))
         RE.preprocessors.append(bounded_waits)
+        RE.preprocessors.append(stop_counting_on_error)
         journal = journal_dir(data_dir)
         callbacks = IsolatedCallbacks(data_dir / FAILURE_LOG)
         catalog_writer = JournaledCatalogWriter(catalog, journal)

@@ -48,7 +48,7 @@ def partial_rows(data_dir: Path) -> int:
         try:
             with h5py.File(path, "r", locking=False) as f:
                 return len(f[TIME]) if TIME in f else 0
-        except (OSError, KeyError):  # mid-write: read again
+        except (OSError, KeyError, RuntimeError):  # mid-write (no SWMR): read again
             return 0
     return 0
 

@@ -11,6 +11,8 @@ from queue_helpers import TIMEOUT_S, history
 
 from usaxs_bluesky.catalog.files import run_files
 
+SLOW_TRAJECTORY_S = 500.0
+
 
 def _wait_paused(api):
     poll(lambda: api.status()["manager_state"] == "paused", "RE Manager paused", TIMEOUT_S)
@@ -39,7 +41,7 @@ def test_interrupting_mid_item_leaves_a_valid_file_with_its_exit_status(
     assert item["result"]["exit_status"] == item_status
     (uid,) = item["result"]["run_uids"]
     run = queue_catalog[uid]
-    assert run.metadata["stop"]["exit_status"] == run_status
+    assert run.metadata["stop"]["exit_status"] == run_status, (run.metadata["stop"], item["result"])
     (raw,) = [f for f in run_files(run) if f.kind == "raw"]
     with h5py.File(raw.path, "r") as f:
         assert f["/entry/exit_status"][()].decode() == run_status
@@ -52,8 +54,13 @@ def test_beam_drop_during_a_queued_fly_scan_suspends_and_resumes(queue_api, queu
     beam = EpicsSignal(sim_ioc.pv("usxSIM:beam_available"))
     channel = EpicsSignal(sim_ioc.pv("usxLAX:3820:CurrentChannel"))
     busy = EpicsSignal(sim_ioc.pv("usxLAX:USAXSfly:Start"))
-    for signal in (beam, channel, busy):
+    scan_time = EpicsSignal(sim_ioc.pv("usxLAX:USAXS:FS_ScanTime"))
+    for signal in (beam, channel, busy, scan_time):
         signal.wait_for_connection(timeout=10)
+    # a trajectory long enough (10 s at the sim's time scale) that a loaded
+    # machine cannot finish it before the suspender has acted on the beam drop
+    usual_scan_time = scan_time.get()
+    scan_time.put(SLOW_TRAJECTORY_S, wait=True)
     starts = []
     flying = threading.Event()
     busy.subscribe(lambda value=None, **_: starts.append(int(value)), run=False)
@@ -75,10 +82,13 @@ def test_beam_drop_during_a_queued_fly_scan_suspends_and_resumes(queue_api, queu
     thread.start()
     queue_api.item_add(BPlan("Flyscan", title="blank fly", thickness_mm=1.0, user_name="ana"))
     queue_api.queue_start()
-    queue_api.wait_for_idle(timeout=TIMEOUT_S)
-    thread.join(TIMEOUT_S)
-    for signal in (channel, busy):
-        signal.unsubscribe_all()
+    try:
+        queue_api.wait_for_idle(timeout=TIMEOUT_S)
+        thread.join(TIMEOUT_S)
+    finally:
+        scan_time.put(usual_scan_time, wait=True)
+        for signal in (channel, busy):
+            signal.unsubscribe_all()
     assert not errors, errors
     (item,) = history(queue_api, 1)
     assert item["result"]["exit_status"] == "completed", item["result"]

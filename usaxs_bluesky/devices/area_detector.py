@@ -77,3 +77,7 @@ class AreaDetector(Device):
     def trigger(self) -> Status:
         """Acquire; the status completes when the driver's put-completion returns."""
         return self.cam.acquire.set(1)
+
+    def stop(self, *, success: bool = False) -> None:
+        """Stop acquiring (``Acquire`` = 0); harmless when idle."""
+        self.cam.acquire.put(0)

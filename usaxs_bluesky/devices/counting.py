@@ -44,6 +44,10 @@ class Scaler(ScalerCH):
 
     channels = DDCpt(_channels())
 
+    def stop(self, *, success: bool = False) -> None:
+        """Stop counting (``.CNT`` = 0); harmless when done."""
+        self.count.put(0)
+
 
 class AmplifierRange(Device):
     """Gain (V/A) and dark background (counts/s) of one autorange range."""
