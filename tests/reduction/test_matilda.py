@@ -51,7 +51,8 @@ def test_median_ratio_sees_a_scale_error():
     assert median_ratio(q, 1.03 * q**-3, q, q**-3)[0] == pytest.approx(1.03)
 
 
-def _copies(tmp_path_factory, folder: str, sample: str, blank: str):
+def copies(tmp_path_factory, folder: str, sample: str, blank: str):
+    """A new directory with copies of ``folder``'s sample and blank (Matilda writes into them)."""
     dst = tmp_path_factory.mktemp("matilda") / folder.split("/")[-1]
     dst.mkdir()
     for name in (sample, blank):
@@ -70,8 +71,8 @@ def usaxs_pair(request, tmp_path_factory):
     """(ours: desmeared, smeared; Matilda's CalibratedData) for one real fly-scan pair."""
     folder, sample, blank = USAXS_PAIRS[request.param]
     process = matilda("convertFlyscan").processFlyscan
-    theirs_dir = _copies(tmp_path_factory, folder, sample, blank)
-    ours_dir = _copies(tmp_path_factory, folder, sample, blank)
+    theirs_dir = copies(tmp_path_factory, folder, sample, blank)
+    ours_dir = copies(tmp_path_factory, folder, sample, blank)
     # recalculateAllData: HeaterBlank_0060 carries a blankData group from the facility
     result = process(str(theirs_dir), sample, str(theirs_dir), blank, recalculateAllData=True)
     return reduce_curves(ours_dir / sample, ours_dir / blank), result["CalibratedData"]
@@ -97,8 +98,8 @@ def test_area_detector_matches_matilda(technique, tmp_path_factory):
     folder = f"session/{technique}"
     sample, blank = "PPOH_25C_orig_0066.hdf", "HeaterBlank_0060.hdf"
     process = matilda("convertSWAXS").process2Ddata
-    theirs_dir = _copies(tmp_path_factory, folder, sample, blank)
-    ours_dir = _copies(tmp_path_factory, folder, sample, blank)
+    theirs_dir = copies(tmp_path_factory, folder, sample, blank)
+    ours_dir = copies(tmp_path_factory, folder, sample, blank)
     theirs = process(str(theirs_dir), sample, str(theirs_dir), blank, recalculateAllData=True)
     (ours,) = reduce_curves(ours_dir / sample, ours_dir / blank)
     cal = theirs["CalibratedData"]
