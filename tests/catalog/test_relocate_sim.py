@@ -16,9 +16,11 @@ import numpy as np
 import pytest
 
 from usaxs_bluesky.catalog.files import run_files, sha256_file
-from usaxs_bluesky.catalog.relocate import RECORDED_KEY, rerooted_metadata
+from usaxs_bluesky.catalog.integrity import reindex
+from usaxs_bluesky.catalog.relocate import RECORDED_KEY, moved_roots, rerooted_metadata
 from usaxs_bluesky.catalog.store import open_catalog
 
+from .conftest import copy_empty_catalog
 from .served import KEYS, matilda_at, serve_with_keys
 
 pytestmark = pytest.mark.timeout(600)
@@ -53,6 +55,7 @@ def _measure(data_dir: Path) -> list[str]:
         if before:  # an empty CHAR waveform cannot be written back
             session.RE(bps.mv(user, before))
         session.close()
+        session.RE.md = {}  # its PersistentDict saves when collected: now, while its folder exists
     return uids
 
 
@@ -62,7 +65,7 @@ def moved(sim_ioc, tmp_path_factory):
     path with a space, the original deleted."""
     original = tmp_path_factory.mktemp("measured") / "data"
     uids = _measure(original)
-    gc.collect()  # the RunEngine's metadata is saved when it is collected: before the delete
+    gc.collect()  # the session's cycles go before its folder does
     copy = tmp_path_factory.mktemp("elsewhere") / "moved data"
     shutil.copytree(original, copy)
     shutil.rmtree(original)
@@ -121,6 +124,35 @@ def test_a_second_move_keeps_the_first_record(moved, tmp_path):
     run = open_catalog(again, create=False)[uids[0]]
     assert run.metadata["start"]["hdf5_path"].startswith(str(again) + "/")
     assert run.metadata[RECORDED_KEY]["hdf5_path"].startswith(str(original) + "/")
+
+
+def test_reindexed_after_the_move_names_the_files_where_they_are(moved, tmp_path, empty_catalog):
+    """The catalog lost as well: rebuilt from the moved files, the runs name the new place."""
+    original, copy, uids = moved
+    again = tmp_path / "rebuilt"
+    shutil.copytree(copy, again, ignore=shutil.ignore_patterns("catalog"))
+    catalog = copy_empty_catalog(again, empty_catalog)
+    result = reindex(catalog, again)
+    assert sorted(result.created) == sorted(uids)
+    for uid in uids:
+        metadata = catalog[uid].metadata
+        start = metadata["start"]
+        assert start["hdf5_path"].startswith(str(again) + "/")
+        assert (Path(start["hdf5_path"]) / start["hdf5_file"]).is_file()
+        assert metadata[RECORDED_KEY]["hdf5_path"].startswith(str(original) + "/")
+
+
+@pytest.mark.parametrize(
+    "recorded, actual, roots",
+    [
+        ("/old/d/2026-12/u/saxs", "/new place/2026-12/u/saxs", ("/old/d", "/new place")),
+        ("/old/d/saxs", "/old/d/saxs", None),
+        ("/a/saxs", "/b/waxs", ("/a/saxs", "/b/waxs")),  # nothing in common but the root
+        ("/d/saxs", "/deeper/d/saxs", ("/", "/deeper")),
+    ],
+)
+def test_moved_roots(recorded, actual, roots):
+    assert moved_roots(recorded, actual) == roots
 
 
 @pytest.mark.parametrize(

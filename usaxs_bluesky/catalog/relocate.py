@@ -101,6 +101,31 @@ def rerooted_start(start: dict[str, Any], old: str, new: str) -> tuple[dict, dic
     return walk(start, ""), originals
 
 
+def moved_roots(recorded: str, actual: str) -> tuple[str, str] | None:
+    """Return ``(old root, new root)`` that turn folder ``recorded`` into ``actual``: their
+    differing heads, the common tail dropped; None when they are the same folder."""
+    old, new = PurePosixPath(recorded).parts, PurePosixPath(actual).parts
+    if old == new:
+        return None
+    tail = 0
+    while tail < min(len(old), len(new)) - 1 and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    return str(PurePosixPath(*old[: len(old) - tail])), str(PurePosixPath(*new[: len(new) - tail]))
+
+
+def start_where_found(start: dict[str, Any], path: str | Path) -> tuple[dict, dict[str, str]]:
+    """Return ``start`` re-rooted so that its ``hdf5_path`` is the folder of raw file ``path``
+    (found elsewhere than recorded, e.g. by a reindex after a move), and the originals as
+    :func:`rerooted_start`; unchanged when it is where recorded or names no absolute folder."""
+    recorded = start.get("hdf5_path")
+    if not isinstance(recorded, str) or not recorded.startswith("/"):
+        return start, {}
+    roots = moved_roots(recorded, data_root(Path(path).parent))
+    if roots is None:
+        return start, {}
+    return rerooted_start(start, *roots)
+
+
 def rerooted_metadata(metadata: dict[str, Any], old: str, new: str) -> dict[str, Any]:
     """Return a run's metadata with its file records and start paths re-rooted to ``new``.
 
