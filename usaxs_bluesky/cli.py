@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import pkgutil
 import sys
 import warnings
 from collections.abc import Sequence
 
 from . import commands
+from .catalog.store import quiet_tiled_banner
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,10 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``usaxs`` console script."""
     # tiled's in-process client imports starlette's test client, which warns on every start
     warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
-    # tiled's embedded server logs its version at every start (a filter survives its import)
-    logging.getLogger("tiled.server.app").addFilter(
-        lambda record: not record.getMessage().startswith("Tiled version")
-    )
+    quiet_tiled_banner()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -25,6 +25,7 @@ from bluesky.utils import PersistentDict
 from tiled.client.container import Container
 
 from . import __version__
+from .ca_messages import route_ca_messages
 from .callbacks.isolation import FAILURE_LOG, IsolatedCallbacks
 from .callbacks.nexus_writer import NexusWriter
 from .callbacks.reduction import LiveReducer
@@ -157,6 +158,7 @@ def make_session(
         if not isinstance(config, dict):
             config = load_config(config)
         instrument = connect_instrument(build_instrument(config), timeout=connect_timeout)
+        route_ca_messages(data_dir)  # an IOC gone prints no CA.Client.Exception block
         instrument.data_root.put(str(data_dir))
         instrument.metadata_requests.put(requests)
         catalog = open_catalog(data_dir, uri=catalog_uri, api_key=api_key)

@@ -525,18 +525,19 @@ class _NoBeaconNoise(logging.Filter):
         return "beacon" not in str(record.msg)
 
 
-def start_repeater(host: str) -> multiprocessing.Process:
-    """Serve a CA repeater on ``EPICS_CA_REPEATER_PORT`` of ``host`` in a daemon process.
+def start_repeater(host: str, port: int) -> multiprocessing.Process:
+    """Serve a CA repeater on ``host:port`` in a daemon process (:mod:`usaxs_sim.repeater`).
 
-    Clients (pyepics' libca) then register with it instead of trying to spawn a
-    ``caRepeater`` executable ("Unable to start CA Repeater" warnings); if one
-    already runs on that port, caproto's repeater returns at once. A process of
-    its own, so a busy simulation never delays its answers; it ends with the IOC.
+    Clients (pyepics' libca) register with it and get their confirmation, so
+    they neither try to spawn a ``caRepeater`` program nor warn that they
+    cannot contact one; if a repeater already runs on that port, this one
+    returns at once. A process of its own, so a busy simulation never delays
+    its answers; it ends with the IOC, also when the IOC is killed.
     """
-    from caproto.sync.repeater import run as run_repeater
+    from . import repeater
 
     process = multiprocessing.Process(
-        target=run_repeater, args=(host,), name="ca-repeater", daemon=True
+        target=repeater.run, args=(host, port, os.getpid()), name="ca-repeater", daemon=True
     )
     process.start()
     return process
@@ -572,7 +573,7 @@ def run(
 
     for name in ("caproto", "caproto.ctx", "caproto.server"):
         logging.getLogger(name).addFilter(_NoBeaconNoise())
-    start_repeater(host)
+    start_repeater(host, repeater_port)
 
     ioc = UsaxsSimIOC(
         prefix=prefix, time_scale=time_scale, seed=seed, state_file=state_file, **ioc_kwargs

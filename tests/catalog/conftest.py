@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from usaxs_bluesky.catalog.files import FileRecorder
 from usaxs_bluesky.catalog.integrity import START_PATH, STOP_PATH
 from usaxs_bluesky.catalog.store import embedded_paths, open_catalog
 
+MATILDA = Path(__file__).resolve().parents[3] / "shared" / "clients" / "matilda" / "matilda"
 DAY = 86400.0
 NOW = time.time()
 
@@ -126,3 +129,15 @@ def filled(tmp_path_factory, empty_catalog) -> Filled:
 def fresh(tmp_path, empty_catalog) -> Filled:
     """A catalog of one test's own (for tests that change it)."""
     return fill(tmp_path / "data", empty_catalog)
+
+
+@pytest.fixture(scope="module")
+def readfromtiled():
+    """Matilda's ``readfromtiled`` module, imported unchanged from ``../shared/clients``."""
+    if not (MATILDA / "readfromtiled.py").is_file():
+        pytest.skip(f"Matilda not found at {MATILDA}")
+    sys.path.insert(0, str(MATILDA))
+    try:
+        yield importlib.import_module("readfromtiled")
+    finally:
+        sys.path.remove(str(MATILDA))

@@ -3,23 +3,26 @@ and the real ``usaxs serve`` process on a free loopback port."""
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import requests
 from bluesky_tiled_plugins import TiledWriter
 from event_model import compose_run
 from plan_runner import poll
 from usaxs_sim.launcher import free_port
 
+from usaxs_bluesky.catalog import DEFAULT_MOUNT
 from usaxs_bluesky.catalog.files import FileRecorder
 
 from .conftest import copy_empty_catalog, write_nexus
@@ -169,3 +172,20 @@ def serve_with_keys(data_dir: Path, tmp_path_factory: Any) -> Iterator[str]:
     keys.write_text(KEYS_YAML)
     with usaxs_serve(data_dir, keys) as url:
         yield url
+
+
+def matilda_at(readfromtiled: Any, url: str, monkeypatch: Any) -> Callable[[str | None], Any]:
+    """``as_key(who)``: Matilda's ``readfromtiled`` pointed at ``url`` (its module globals),
+    its requests made with key ``who`` of :data:`KEYS` (None: anonymous); returns the module."""
+    host, port = url.removeprefix("http://").split(":")
+    monkeypatch.setattr(readfromtiled, "server", host)
+    monkeypatch.setattr(readfromtiled, "port", int(port))
+    monkeypatch.setattr(readfromtiled, "catalog", DEFAULT_MOUNT)
+    real_get = requests.get
+
+    def as_key(who: str | None) -> Any:
+        extra = headers(who) if who else {}
+        monkeypatch.setattr(requests, "get", functools.partial(real_get, headers=extra))
+        return readfromtiled
+
+    return as_key

@@ -7,30 +7,9 @@ test (``requests.get`` wrapped with the header); Matilda's code is imported from
 
 from __future__ import annotations
 
-import functools
-import importlib
-import sys
-from pathlib import Path
-
 import pytest
-import requests
 
-from usaxs_bluesky.catalog import DEFAULT_MOUNT
-
-from .served import headers, serve_with_keys, write_runs
-
-MATILDA = Path(__file__).resolve().parents[3] / "shared" / "clients" / "matilda" / "matilda"
-
-
-@pytest.fixture(scope="module")
-def readfromtiled():
-    if not (MATILDA / "readfromtiled.py").is_file():
-        pytest.skip(f"Matilda not found at {MATILDA}")
-    sys.path.insert(0, str(MATILDA))
-    try:
-        yield importlib.import_module("readfromtiled")
-    finally:
-        sys.path.remove(str(MATILDA))
+from .served import matilda_at, serve_with_keys, write_runs
 
 
 @pytest.fixture(scope="module")
@@ -46,18 +25,7 @@ def server(runs, tmp_path_factory):
 @pytest.fixture
 def matilda(readfromtiled, server, monkeypatch):
     """``as_key(who)``: Matilda pointed at the server, its requests made with key ``who``."""
-    host, port = server.removeprefix("http://").split(":")
-    monkeypatch.setattr(readfromtiled, "server", host)
-    monkeypatch.setattr(readfromtiled, "port", int(port))
-    monkeypatch.setattr(readfromtiled, "catalog", DEFAULT_MOUNT)
-    real_get = requests.get
-
-    def as_key(who: str | None):
-        extra = headers(who) if who else {}
-        monkeypatch.setattr(requests, "get", functools.partial(real_get, headers=extra))
-        return readfromtiled
-
-    return as_key
+    return matilda_at(readfromtiled, server, monkeypatch)
 
 
 def _files(runs, *scan_ids: int) -> list[list[str]]:

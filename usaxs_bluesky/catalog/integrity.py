@@ -22,6 +22,7 @@ from bluesky_tiled_plugins import TiledWriter
 
 from .files import describe_file, record_files, run_files, sha256_file
 from .rebuild import stream_documents
+from .relocate import RECORDED_KEY, start_where_found
 
 logger = logging.getLogger(__name__)
 
@@ -115,8 +116,10 @@ def reindex(catalog: Any, folder: Path) -> ReindexResult:
 
     A created run gets the event streams its raw file keeps (descriptors and
     rows; see :mod:`.rebuild` for what is made up and what is left out).
-    Runs already in the catalog (same uid) are not created again; their files
-    are recorded (once each). Files without the start-document contract,
+    A raw file found elsewhere than its start document says (a moved data
+    directory) gives its run start paths re-rooted there, the recorded values
+    kept (:mod:`.relocate`). Runs already in the catalog (same uid) are not
+    created again; their files are recorded (once each). Files without the start-document contract,
     unreadable, with a malformed start or stop document, or whose run the
     catalog refuses, are skipped with a warning and listed in the result; the
     others are indexed.
@@ -151,13 +154,19 @@ def reindex(catalog: Any, folder: Path) -> ReindexResult:
             if uid in catalog:
                 result.present.append(uid)
             else:
-                streams = _streams(uid, [path for path, kind in files if kind == "raw"], result)
+                raw_files = [path for path, kind in files if kind == "raw"]
+                streams = _streams(uid, raw_files, result)
+                start, recorded = (
+                    start_where_found(start, raw_files[0]) if raw_files else (start, {})
+                )
                 writer = TiledWriter(catalog)
                 writer("start", start)
                 for name, doc in streams:
                     writer(name, doc)
                 if stop is not None:
                     writer("stop", stop)
+                if recorded:  # the files were moved since they were written
+                    catalog[uid].update_metadata({RECORDED_KEY: recorded})
                 result.created.append(uid)
             record_files(catalog, uid, [describe_file(path, kind) for path, kind in files])
         except Exception as exc:  # noqa: BLE001 - one bad run never stops the others

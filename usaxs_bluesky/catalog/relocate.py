@@ -6,8 +6,14 @@ paths. The catalog remembers the data directory it was last opened in
 (``<data_dir>/catalog/data_root``); when it is opened from another place,
 every asset URI and file record under the old directory is rewritten to
 the same relative place under the new one, in one transaction, before
-Tiled reads anything. Nothing outside the old directory is touched, so a
-copy never refers to (or deletes) the original's files.
+Tiled reads anything. The paths a client reads in the start documents
+(``hdf5_path``, ``command_file``, ... : every string naming a place under the
+old directory) follow too, so the facility's tools (Matilda reads and filters
+on ``hdf5_path``) find the files where they now are; the values as the
+instrument recorded them are kept under :data:`RECORDED_KEY`. Nothing outside
+the old directory is touched, so a copy never refers to (or deletes) the
+original's files. The files themselves are never rewritten (their SHA-256
+is recorded).
 """
 
 from __future__ import annotations
@@ -17,12 +23,16 @@ import os
 import sqlite3
 from contextlib import closing
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from .files import FILES_KEY
 
 LOCATION_FILE = "data_root"
 CATALOG_DIR = "catalog"
 TABLES_DB = "tables.db"
+START_KEY = "start"
+#: run metadata key: {dotted start key: value as recorded} of the start paths a move re-rooted
+RECORDED_KEY = "start_as_recorded"
 
 
 def data_root(data_dir: str | Path) -> str:
@@ -67,8 +77,78 @@ def _old_root(db: sqlite3.Connection) -> str | None:
     return None
 
 
+def rerooted_start(start: dict[str, Any], old: str, new: str) -> tuple[dict, dict[str, str]]:
+    """Return ``start`` with every path under ``old`` re-rooted to ``new``, and the originals.
+
+    The originals are ``{dotted key: recorded value}`` of the values that changed
+    (``plan_args.file``, ``files[0]`` for nested ones).
+    """
+    originals: dict[str, str] = {}
+
+    def walk(value: Any, name: str) -> Any:
+        if isinstance(value, str):
+            target = _moved(value, old, new) if value.startswith("/") else None
+            if target is None:
+                return value
+            originals[name] = value
+            return target
+        if isinstance(value, dict):
+            return {k: walk(v, f"{name}.{k}" if name else str(k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, f"{name}[{i}]") for i, v in enumerate(value)]
+        return value
+
+    return walk(start, ""), originals
+
+
+def moved_roots(recorded: str, actual: str) -> tuple[str, str] | None:
+    """Return ``(old root, new root)`` that turn folder ``recorded`` into ``actual``: their
+    differing heads, the common tail dropped; None when they are the same folder."""
+    old, new = PurePosixPath(recorded).parts, PurePosixPath(actual).parts
+    if old == new:
+        return None
+    tail = 0
+    while tail < min(len(old), len(new)) - 1 and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    return str(PurePosixPath(*old[: len(old) - tail])), str(PurePosixPath(*new[: len(new) - tail]))
+
+
+def start_where_found(start: dict[str, Any], path: str | Path) -> tuple[dict, dict[str, str]]:
+    """Return ``start`` re-rooted so that its ``hdf5_path`` is the folder of raw file ``path``
+    (found elsewhere than recorded, e.g. by a reindex after a move), and the originals as
+    :func:`rerooted_start`; unchanged when it is where recorded or names no absolute folder."""
+    recorded = start.get("hdf5_path")
+    if not isinstance(recorded, str) or not recorded.startswith("/"):
+        return start, {}
+    roots = moved_roots(recorded, data_root(Path(path).parent))
+    if roots is None:
+        return start, {}
+    return rerooted_start(start, *roots)
+
+
+def rerooted_metadata(metadata: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+    """Return a run's metadata with its file records and start paths re-rooted to ``new``.
+
+    The start values as first recorded are kept under :data:`RECORDED_KEY`
+    (a second move keeps the first originals).
+    """
+    out = dict(metadata)
+    records = metadata.get(FILES_KEY)
+    if records:
+        out[FILES_KEY] = [
+            dict(r, path=_moved(str(r.get("path", "")), old, new) or r["path"]) for r in records
+        ]
+    start = metadata.get(START_KEY)
+    if isinstance(start, dict):
+        out[START_KEY], originals = rerooted_start(start, old, new)
+        if originals:
+            out[RECORDED_KEY] = {**originals, **(metadata.get(RECORDED_KEY) or {})}
+    return out
+
+
 def _rewrite(db: sqlite3.Connection, old: str, new: str) -> int:
-    """Re-root asset URIs and file records from ``old`` to ``new``; return how many changed."""
+    """Re-root asset URIs, file records and start paths from ``old`` to ``new``; return how many
+    changed."""
     changed = 0
     for asset_id, uri in db.execute("SELECT id, data_uri FROM assets").fetchall():
         target = moved_uri(uri, old, new)
@@ -76,20 +156,15 @@ def _rewrite(db: sqlite3.Connection, old: str, new: str) -> int:
             db.execute("UPDATE assets SET data_uri = ? WHERE id = ?", (target, asset_id))
             changed += 1
     rows = db.execute(
-        "SELECT id, metadata FROM nodes WHERE json_extract(metadata, ?) IS NOT NULL",
-        (f"$.{FILES_KEY}",),
+        "SELECT id, metadata FROM nodes"
+        " WHERE json_extract(metadata, ?) IS NOT NULL OR json_extract(metadata, ?) IS NOT NULL",
+        (f"$.{FILES_KEY}", f"$.{START_KEY}"),
     ).fetchall()
     for node_id, text in rows:
         metadata = json.loads(text)
-        records = metadata.get(FILES_KEY) or []
-        moved = [
-            dict(r, path=_moved(str(r.get("path", "")), old, new) or r["path"]) for r in records
-        ]
-        if moved != records:
-            metadata[FILES_KEY] = moved
-            db.execute(
-                "UPDATE nodes SET metadata = ? WHERE id = ?", (json.dumps(metadata), node_id)
-            )
+        moved = rerooted_metadata(metadata, old, new)
+        if moved != metadata:
+            db.execute("UPDATE nodes SET metadata = ? WHERE id = ?", (json.dumps(moved), node_id))
             changed += 1
     return changed
 

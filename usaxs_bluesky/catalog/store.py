@@ -22,6 +22,18 @@ if TYPE_CHECKING:
     from tiled.client.container import Container
 
 RUNS_SPECS = [{"name": "CatalogOfBlueskyRuns", "version": "3.0"}]
+TILED_BANNER = "Tiled version"
+
+
+def _not_tiled_banner(record: logging.LogRecord) -> bool:
+    """False for the line tiled's server logs at every start (``Tiled version X``)."""
+    return not record.getMessage().startswith(TILED_BANNER)
+
+
+def quiet_tiled_banner() -> None:
+    """Drop tiled's start banner from every output. A filter, not a level: importing
+    ``tiled.server.app`` sets its logger's level (so a level set before is lost)."""
+    logging.getLogger("tiled.server.app").addFilter(_not_tiled_banner)
 
 
 def embedded_paths(data_dir: Path) -> dict[str, Path]:
@@ -92,9 +104,11 @@ def open_catalog(
     if data_dir is None:
         raise ValueError("open_catalog needs a data directory or a server URI")
     adapter = embedded_adapter(data_dir, create=create)
-    logging.getLogger("tiled.server.app").setLevel(logging.WARNING)
+    quiet_tiled_banner()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
+        # tiled's in-process client imports starlette's test client, which warns (a UserWarning)
+        warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
         from tiled.client import Context, from_context
 
         return from_context(Context.from_app(catalog_app(adapter)))
