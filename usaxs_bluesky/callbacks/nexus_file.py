@@ -21,8 +21,15 @@ import numpy as np
 from h5py import h5d, h5o, h5s, h5t
 
 from .. import __version__
+from ..contract.names import (
+    BASELINE,
+    SAMPLE_FIELDS,
+    THICKNESS_MM,
+    TITLE,
+    UNITS_FALLBACK,
+    UNITS_RENAME,
+)
 from .h5stream import LCPL, ColumnWriter, set_attrs
-from .keys import BASELINE, SAMPLE_FIELDS, THICKNESS_MM, TITLE, UNITS_FALLBACK, UNITS_RENAME
 
 STRING = h5py.string_dtype("utf-8")
 BLUESKY = "instrument/bluesky"

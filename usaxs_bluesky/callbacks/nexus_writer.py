@@ -37,10 +37,10 @@ from typing import Any
 import h5py
 from event_model import DocumentRouter, RunRouter
 
-from .keys import HDF5_FILE, HDF5_PATH, PLAN_FLY, PLAN_SAXS, PLAN_STEP, PLAN_WAXS, TITLE
+from ..contract.files import DATA_SUFFIXES, ExclusiveFile, open_next_data_file, safe_name
+from ..contract.names import HDF5_FILE, HDF5_PATH, PLAN_FLY, PLAN_SAXS, PLAN_STEP, PLAN_WAXS, TITLE
 from .nexus_file import RunFile, to_json
 from .nxsas_layout import NXsasFile, WAXSFile
-from .paths import DATA_SUFFIXES, ExclusiveFile, open_next_data_file, safe_name
 from .usaxs_layout import FlyScanFile, StepScanFile
 
 FileCallback = Callable[[str, Path, str], None]
@@ -67,7 +67,7 @@ def planned_path(start: Mapping[str, Any]) -> Path:
     """Return ``hdf5_path/hdf5_file`` of a start document; ValueError if it is not safe.
 
     The folder must be absolute without ``..``; the file a plain safe name
-    ending ``.h5`` or ``.hdf`` (as ``callbacks.paths`` makes them).
+    ending ``.h5`` or ``.hdf`` (as ``contract.files`` makes them).
     """
     folder, name = Path(str(start[HDF5_PATH])), str(start[HDF5_FILE])
     if not folder.is_absolute() or ".." in folder.parts:

@@ -16,8 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .h5stream import ColumnWriter
-from .keys import (
+from ..contract.names import (
     BASELINE,
     BEAM_CURRENT,
     ENERGY,
@@ -47,6 +46,7 @@ from .keys import (
     UPD_GAIN_AFTER,
     WAVELENGTH,
 )
+from .h5stream import ColumnWriter
 from .nexus_file import (
     RunFile,
     facility_number,

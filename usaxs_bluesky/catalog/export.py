@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ..callbacks.paths import safe_name
+from ..contract.files import safe_name
 from .files import sha256_file
 from .search import RunSummary
 

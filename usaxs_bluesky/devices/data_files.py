@@ -16,7 +16,7 @@ from typing import Any
 from ophyd import Signal
 from ophyd.status import Status
 
-from ..callbacks.paths import OrderNumbers, data_folder, numbered_name, user_folder
+from ..contract.files import OrderNumbers, data_folder, numbered_name, user_folder
 
 
 class DataFiles(Signal):
@@ -25,7 +25,7 @@ class DataFiles(Signal):
     The value read afterwards is ``{"hdf5_path", "hdf5_file", "order_number",
     "technique"}``: the folder ``<root>/YYYY-MM/MM_DD_<user>/MM_DD_<user>_<tech>``
     and ``<title>_<NNNN>.h5`` (USAXS) or ``.hdf`` (SAXS, WAXS), ``NNNN`` from
-    the user folder's :class:`~usaxs_bluesky.callbacks.paths.OrderNumbers`.
+    the user folder's :class:`~usaxs_bluesky.contract.files.OrderNumbers`.
     ``root`` is the signal holding the data root.
     """
 
