@@ -28,6 +28,7 @@ from ..contract.names import (
     FLY_SCALARS,
     FLY_UPD,
     I0_GAIN,
+    PLAN_NAME,
     PRIMARY,
     RANGES,
     RUN_CYCLE,
@@ -220,6 +221,6 @@ class StepScanFile(UsaxsFile):
             group = self.group(slits, slit, "NXslit")
             for name, key in names.items():
                 link(group, name, self.value(key))
-        write_value(self.bluesky, "plan_name", str(self.md.get("plan_name", "")))
+        write_value(self.bluesky, PLAN_NAME, str(self.md.get(PLAN_NAME, "")))
         write_value(self.bluesky, "uid", str(self.md["uid"]), long_name="bluesky run uid")
         self._common()

@@ -17,6 +17,7 @@ from ophyd import Signal
 from ophyd.status import Status
 
 from ..contract.files import OrderNumbers, data_folder, numbered_name, user_folder
+from ..contract.names import HDF5_FILE, HDF5_PATH, ORDER_NUMBER, TECHNIQUE
 
 
 class DataFiles(Signal):
@@ -47,10 +48,10 @@ class DataFiles(Signal):
                 counter = self._counters[parent] = OrderNumbers(parent)
             number = counter.assign(title, technique)
         return {
-            "hdf5_path": str(folder),
-            "hdf5_file": numbered_name(title, number, technique),
-            "order_number": number,
-            "technique": str(technique).lower(),
+            HDF5_PATH: str(folder),
+            HDF5_FILE: numbered_name(title, number, technique),
+            ORDER_NUMBER: number,
+            TECHNIQUE: str(technique).lower(),
         }
 
     def set(self, value: dict[str, Any], **kwargs: Any) -> Status:

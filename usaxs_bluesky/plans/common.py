@@ -9,6 +9,7 @@ from typing import Any
 from bluesky import plan_stubs as bps
 from bluesky.utils import Msg
 
+from ..contract.names import PLAN_ARGS, PLAN_NAME
 from ..instrument import Instrument
 from ..metadata.policy import (
     SAMPLE_NAME,
@@ -42,11 +43,11 @@ def run_metadata(
     start = dict(md or {})
     start.update(
         {
-            "plan_name": plan_name,
+            PLAN_NAME: plan_name,
             SAMPLE_NAME: title,
             THICKNESS: thickness_mm,
             USER_NAME: user_name,
-            "plan_args": {"scan_title": title, **plan_args},
+            PLAN_ARGS: {"scan_title": title, **plan_args},
         }
     )
     check_run_metadata(start)

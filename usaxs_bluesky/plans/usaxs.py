@@ -11,6 +11,7 @@ from bluesky import plan_stubs as bps
 from bluesky import preprocessors as bpp
 from bluesky.utils import Msg
 
+from ..contract.names import PLAN_FLY, PLAN_STEP, USAXS_SCAN
 from ..instrument import Instrument
 from ..plan_stubs.modes import USAXS, set_mode
 from .common import current_user, sample_run_metadata, write_sample_pvs
@@ -58,7 +59,7 @@ def Flyscan(  # noqa: N802 - the facility's plan name
     """
     start_md = yield from sample_run_metadata(
         inst,
-        "Flyscan",
+        PLAN_FLY,
         technique="usaxs",
         title=title,
         thickness_mm=thickness_mm,
@@ -144,7 +145,7 @@ def uascan(
 
     start_md = yield from sample_run_metadata(
         inst,
-        "uascan",
+        PLAN_STEP,
         technique="usaxs",
         title=title,
         thickness_mm=thickness_mm,
@@ -234,7 +235,7 @@ def USAXSscan(  # noqa: N802 - the facility's plan name
     # policy and requested metadata are checked (reads only) before the sample moves
     yield from sample_run_metadata(
         inst,
-        "USAXSscan",
+        USAXS_SCAN,
         technique=None,
         title=title,
         thickness_mm=thickness_mm,

@@ -14,6 +14,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ..contract.names import PLAN_NAME, STEP_PLAN_NAMES
 from .common import ReductionError, read_scalar, read_text
 
 __all__ = [
@@ -73,8 +74,8 @@ def detect_usaxs_kind(f: h5py.File) -> str | None:
     """Return "fly", "step" or None for an open HDF5 file."""
     if "entry/flyScan" in f and "entry/flyScan/mca3" in f:
         return "fly"
-    md = "entry/instrument/bluesky/metadata/plan_name"
-    if md in f and read_text(f, md) in ("uascan", "USAXSscan", "step_scan"):
+    md = f"entry/instrument/bluesky/metadata/{PLAN_NAME}"
+    if md in f and read_text(f, md) in STEP_PLAN_NAMES:
         return "step"
     if "entry/data/a_stage_r" in f and ("entry/data/PD_USAXS" in f or "entry/data/UPD" in f):
         return "step"
