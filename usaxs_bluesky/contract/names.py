@@ -9,6 +9,8 @@ keys that a run does not have are skipped (never invented).
 
 from __future__ import annotations
 
+from .geometry import UPD_RANGES
+
 # --------------------------------------------------------------------------- runs
 #: ``plan_name`` of the runs (the writer picks the file layout by it)
 PLAN_FLY = "Flyscan"
@@ -90,7 +92,7 @@ TRD_GAIN = "amplifier_gains_TRD"
 ENERGY = "monochromator_energy"
 WAVELENGTH = "monochromator_wavelength"
 BEAM_CURRENT = "beam_current"
-RANGES = range(5)
+RANGES = range(UPD_RANGES)
 
 #: ``/entry/metadata`` of fly scans: facility name -> baseline / configuration key
 FLY_METADATA = {

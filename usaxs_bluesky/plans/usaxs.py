@@ -11,16 +11,12 @@ from bluesky import plan_stubs as bps
 from bluesky import preprocessors as bpp
 from bluesky.utils import Msg
 
+from ..contract.geometry import ar_from_q
 from ..contract.names import PLAN_FLY, PLAN_STEP, USAXS_SCAN
 from ..instrument import Instrument
 from ..plan_stubs.modes import USAXS, set_mode
 from .common import current_user, sample_run_metadata, write_sample_pvs
 from .step_law import step_positions
-
-
-def ar_from_q(ar_center: float, q: float, wavelength: float) -> float:
-    """Analyzer angle (deg) of ``q`` (1/angstrom), from ``Q = 4 pi sin(dAR/2) / lambda``."""
-    return ar_center - math.degrees(2.0 * math.asin(q * wavelength / (4.0 * math.pi)))
 
 
 def dynamic_count_times(base: float, num: int) -> np.ndarray:
@@ -137,7 +133,7 @@ def uascan(
     intervals = int(intervals if intervals is not None else (yield from bps.rd(terms.num_points)))
     base_time = count_time if count_time is not None else (yield from bps.rd(terms.count_time))
     start = center + start_above_center_deg
-    finish = ar_from_q(center, q_max, wavelength)
+    finish = float(ar_from_q(q_max, center, wavelength))
     positions = step_positions(start, center, finish, min_step, exponent, intervals)
     times = (
         dynamic_count_times(base_time, intervals) if dynamic_time else np.full(intervals, base_time)
