@@ -22,6 +22,7 @@ from .devices.counting import AmplifierGains, AutorangeAmplifier, Scaler, UpdRat
 from .devices.data_files import DataFiles
 from .devices.flyscan import UsaxsFlyer
 from .devices.monochromator import Monochromator
+from .devices.requested import RequestedMetadata
 from .devices.sample import SampleData, UserData
 from .devices.shutters import Shutter
 from .devices.slits import GuardSlit, UsaxsSlit
@@ -165,7 +166,7 @@ def build_instrument(config: dict[str, Any] | None = None) -> Instrument:
     add("data_root", Signal(name="data_root", value=str(Path("usaxs_data").resolve())))
     add("data_files", DataFiles(root=inst.devices["data_root"], name="data_files"))
     # the session's loaded MetadataRequests (metadata/requests.py), None when none is loaded
-    add("metadata_requests", Signal(name="metadata_requests", value=None))
+    add("metadata_requests", RequestedMetadata(name="metadata_requests"))
     add("flyscan", UsaxsFlyer(pvs=config["flyscan"], pv_prefix=prefix, name="flyscan"))
     for name, det in config["area_detectors"].items():
         add(

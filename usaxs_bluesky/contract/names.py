@@ -41,6 +41,9 @@ IS_BLANK = "is_blank"
 #: start keys every run must have (the metadata policy checks them)
 REQUIRED_KEYS = (TITLE, THICKNESS_MM, USER_NAME)
 
+#: metadata request item types that are quantities (need units; PVs read as numbers)
+QUANTITY_TYPES = ("float", "int")
+
 #: file endings of NeXus/HDF5 data files (raw files found on disk or in the catalog)
 NEXUS_SUFFIXES = (".h5", ".hdf", ".hdf5", ".nxs")
 

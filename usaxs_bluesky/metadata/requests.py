@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from ..contract.names import QUANTITY_TYPES
 from .policy import MetadataError
 
 START_KEY = "requested_metadata"
@@ -30,7 +31,6 @@ REQUIRED_KEY = "_required"
 REQUEST_FILE_KEY = "_request_file"
 SOURCES = ("fixed", "pv", "per_sample")
 TYPES: dict[str, type] = {"str": str, "float": float, "int": int, "bool": bool}
-QUANTITY_TYPES = ("float", "int")
 ITEM_KEYS = ("name", "source", "value", "type", "pv", "units", "required", "description")
 TOP_KEYS = ("requested_by", "items")
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
