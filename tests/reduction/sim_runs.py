@@ -32,7 +32,7 @@ PIN_START_KEYS = (
 )
 
 
-def collect(RE: RunEngine, plan: Generator) -> Docs:  # noqa: N803 - bluesky's name
+def collect(RE: RunEngine, plan: Generator) -> Docs:
     """Run ``plan`` and return the documents of its (single) run."""
     docs: Docs = []
     token = RE.subscribe(lambda name, doc: docs.append((name, doc)))
