@@ -29,7 +29,7 @@ from ophyd.status import Status
 from usaxs_bluesky import devices
 from usaxs_bluesky import instrument as instrument_module
 from usaxs_bluesky.contract.names import HDF5_FILE, HDF5_PATH, ORDER_NUMBER, TECHNIQUE
-from usaxs_bluesky.metadata.requests import parse_requests
+from usaxs_bluesky.metadata.request_files import parse_requests
 from usaxs_bluesky.queue.plans import MEASUREMENTS, STAFF_PLANS
 
 #: values read by the plans (data key -> value); anything else reads as 1.0

@@ -23,7 +23,8 @@ from bluesky.utils import Msg, RequestAbort, RequestStop
 from ..contract.names import SAXS_EXP, THICKNESS_MM, TITLE, USAXS_SCAN, USER_NAME, WAXS_EXP
 from ..instrument import Instrument
 from ..metadata.policy import metadata_problems
-from ..metadata.requests import MetadataRequests, per_sample_problems
+from ..metadata.request_model import MetadataRequests
+from ..metadata.requests import per_sample_problems
 from ..plan_stubs.modes import OUT_OF_BEAM, SAXS, USAXS, WAXS, set_mode
 from .area_detector import saxsExp, waxsExp
 from .command_parser import (

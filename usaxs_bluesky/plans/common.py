@@ -19,7 +19,8 @@ from ..metadata.policy import (
     MetadataError,
     check_run_metadata,
 )
-from ..metadata.requests import MetadataRequests, per_sample_problems, requests_to_md
+from ..metadata.request_model import MetadataRequests
+from ..metadata.requests import per_sample_problems, requests_to_md
 
 PER_SAMPLE = "per_sample"
 """The ``md`` key of a sample's per-sample values (a dict), used by :func:`requested_metadata`."""
