@@ -29,7 +29,7 @@ def best_of(func, repeat: int = 3) -> float:
     return min(times)
 
 
-def point_interval(RE, plan) -> float:  # noqa: N803
+def point_interval(RE, plan) -> float:
     """Median time (s) between consecutive primary events of ``plan``."""
     times: list[float] = []
     primary: set[str] = set()

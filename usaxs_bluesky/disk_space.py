@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .contract.names import HDF5_PATH
+
 MIN_FREE_ENV = "USAXS_MIN_FREE_MB"
 DEFAULT_MIN_FREE_MB = 100.0
 MB = 1 << 20
@@ -70,6 +72,6 @@ def space_checked(
 
     def validate(md: dict) -> None:
         validator(md)
-        check_free_space(md.get("hdf5_path") or data_dir, margin_mb)
+        check_free_space(md.get(HDF5_PATH) or data_dir, margin_mb)
 
     return validate

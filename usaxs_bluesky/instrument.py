@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 import yaml
 from ophyd import Device, EpicsSignal, EpicsSignalRO, Signal
@@ -22,10 +22,11 @@ from .devices.counting import AmplifierGains, AutorangeAmplifier, Scaler, UpdRat
 from .devices.data_files import DataFiles
 from .devices.flyscan import UsaxsFlyer
 from .devices.monochromator import Monochromator
+from .devices.requested import RequestedMetadata
 from .devices.sample import SampleData, UserData
 from .devices.shutters import Shutter
 from .devices.slits import GuardSlit, UsaxsSlit
-from .devices.stages import stage_class
+from .devices.stages import CrystalStage, XStage, XYStage, XYZStage, stage_class
 from .devices.terms import Positions, UsaxsTerms
 
 DEFAULT_CONFIG = "12ide.yml"
@@ -54,21 +55,72 @@ def _compact(pvs: list[str]) -> str:
     return ", ".join(f"{r} ({n} fields)" if n > 1 else r for r, n in records.items())
 
 
+T = TypeVar("T")
+
+
+class _Device(Generic[T]):
+    """A typed read-only attribute of :class:`Instrument`: ``devices[<attribute name>]``."""
+
+    def __init__(self, kind: type[T]) -> None:
+        self.kind = kind
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.__doc__ = f"The ``{name}`` device ({self.kind.__name__})."
+
+    @overload
+    def __get__(self, inst: None, owner: type) -> _Device[T]: ...
+    @overload
+    def __get__(self, inst: Instrument, owner: type) -> T: ...
+    def __get__(self, inst: Instrument | None, owner: type) -> T | _Device[T]:
+        if inst is None:
+            return self
+        try:
+            return inst.devices[self.name]  # type: ignore[return-value]
+        except KeyError:
+            raise AttributeError(f"instrument has no device {self.name!r}") from None
+
+
 @dataclass
 class Instrument:
-    """The named devices of the instrument; ``devices`` maps each name to its ophyd object."""
+    """The named devices of the instrument, as typed attributes.
+
+    ``devices`` maps each name to its ophyd object; every device the packaged
+    PV map builds is also an attribute of its type (``inst.a_stage``,
+    ``inst.scaler``, ...). A device a map does not build raises AttributeError.
+    """
 
     config: dict[str, Any]
     devices: dict[str, Device | Signal] = field(default_factory=dict)
 
-    def __getattr__(self, name: str) -> Device | Signal:
-        try:
-            return self.__dict__["devices"][name]
-        except KeyError:
-            raise AttributeError(f"instrument has no device {name!r}") from None
-
-    def __dir__(self) -> list[str]:
-        return sorted(set(super().__dir__()) | set(self.devices))
+    m_stage = _Device(CrystalStage)
+    a_stage = _Device(CrystalStage)
+    d_stage = _Device(XYStage)
+    s_stage = _Device(XYStage)
+    saxs_stage = _Device(XYZStage)
+    waxs_stage = _Device(XStage)
+    guard_slit = _Device(GuardSlit)
+    usaxs_slit = _Device(UsaxsSlit)
+    scaler = _Device(Scaler)
+    upd_autorange = _Device(AutorangeAmplifier)
+    amplifier_gains = _Device(AmplifierGains)
+    upd_ratio = _Device(UpdRatio)
+    monochromator = _Device(Monochromator)
+    mono_shutter = _Device(Shutter)
+    usaxs_shutter = _Device(Shutter)
+    beam_current = _Device(EpicsSignalRO)
+    sample_data = _Device(SampleData)
+    user_data = _Device(UserData)
+    terms = _Device(UsaxsTerms)
+    positions = _Device(Positions)
+    mode = _Device(EpicsSignal)
+    data_root = _Device(Signal)
+    data_files = _Device(DataFiles)
+    metadata_requests = _Device(RequestedMetadata)
+    flyscan = _Device(UsaxsFlyer)
+    saxs_det = _Device(AreaDetector)
+    waxs_det = _Device(AreaDetector)
 
     @property
     def baseline(self) -> list[Device | Signal]:
@@ -165,7 +217,7 @@ def build_instrument(config: dict[str, Any] | None = None) -> Instrument:
     add("data_root", Signal(name="data_root", value=str(Path("usaxs_data").resolve())))
     add("data_files", DataFiles(root=inst.devices["data_root"], name="data_files"))
     # the session's loaded MetadataRequests (metadata/requests.py), None when none is loaded
-    add("metadata_requests", Signal(name="metadata_requests", value=None))
+    add("metadata_requests", RequestedMetadata(name="metadata_requests"))
     add("flyscan", UsaxsFlyer(pvs=config["flyscan"], pv_prefix=prefix, name="flyscan"))
     for name, det in config["area_detectors"].items():
         add(

@@ -53,7 +53,7 @@ class LiveFeedback:
 
 
 def install_live_feedback(
-    RE: RunEngine,  # noqa: N803 - bluesky's name
+    RE: RunEngine,
     *,
     table: bool = True,
     progress: bool = True,

@@ -40,7 +40,8 @@ from .catalog.store import open_catalog
 from .disk_space import free_space_margin, space_checked
 from .instrument import Instrument, build_instrument, connect_instrument, load_config
 from .metadata.policy import md_validator
-from .metadata.requests import MetadataRequests, load_requests
+from .metadata.request_files import load_requests
+from .metadata.request_model import MetadataRequests
 from .plan_stubs.interrupts import stop_counting_on_error
 from .plan_stubs.waits import bounded_waits
 from .session_lock import ScanCounter, SessionLock

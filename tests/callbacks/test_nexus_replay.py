@@ -16,7 +16,7 @@ from event_model import StreamRange, compose_run
 
 from usaxs_bluesky.callbacks.nexus_writer import NexusWriter, RunWriter
 from usaxs_bluesky.callbacks.nxsas_layout import NXsasFile
-from usaxs_bluesky.callbacks.paths import partial_files
+from usaxs_bluesky.contract.publish import partial_files
 
 SHAPE = (195, 487)
 NXCHECK = Path(sys.executable).with_name("nxcheck")

@@ -16,6 +16,7 @@ from usaxs_bluesky.catalog.export import ExportError, export_runs, verify_export
 from usaxs_bluesky.catalog.files import sha256_file
 from usaxs_bluesky.catalog.search import find_runs
 from usaxs_bluesky.cli import main
+from usaxs_bluesky.contract.publish import PARTIAL, partial_path
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
@@ -71,7 +72,7 @@ def test_interrupted_export_resumes(filled, tmp_path, monkeypatch):
     def failing_copy(item, target):
         if len(calls) == 3:
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.with_name(f".{target.name}.part").write_bytes(b"half a file")
+            partial_path(target).write_bytes(b"half a file")
             raise KeyboardInterrupt  # the user pulled the plug mid-copy
         calls.append(item)
         real_copy(item, target)
@@ -85,7 +86,7 @@ def test_interrupted_export_resumes(filled, tmp_path, monkeypatch):
     assert (result.skipped, result.copied) == (3, 7)
     assert seen == ["verified"] * 3 + ["copied"] * 7
     assert verify_export(dest) == []
-    assert not list(dest.rglob(".*.part"))
+    assert not list(dest.rglob(f".*{PARTIAL}*"))
     assert len((dest / "MANIFEST.sha256").read_text().splitlines()) == 10
 
 

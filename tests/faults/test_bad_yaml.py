@@ -8,7 +8,7 @@ import pytest
 
 from usaxs_bluesky.cli import main
 from usaxs_bluesky.metadata.policy import MetadataError
-from usaxs_bluesky.metadata.requests import load_requests
+from usaxs_bluesky.metadata.request_files import load_requests
 
 #: the classic "billion laughs": under 400 bytes, 10**9 strings once expanded
 BOMB = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(

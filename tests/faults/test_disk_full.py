@@ -10,10 +10,10 @@ from fault_helpers import fill
 from test_killed_scan import start_worker
 
 from usaxs_bluesky.callbacks.nexus_writer import RESERVE_BYTES
-from usaxs_bluesky.callbacks.paths import ORDER_FILE
 from usaxs_bluesky.catalog.files import run_files
 from usaxs_bluesky.catalog.integrity import verify_catalog
 from usaxs_bluesky.catalog.store import open_catalog
+from usaxs_bluesky.contract.files import ORDER_FILE
 from usaxs_bluesky.disk_space import MIN_FREE_ENV, DiskSpaceError, check_free_space
 from usaxs_bluesky.disk_space import free_space_margin as margin_of
 

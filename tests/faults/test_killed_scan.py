@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 from plan_runner import poll
 
-from usaxs_bluesky.callbacks.paths import PARTIAL
+from usaxs_bluesky.contract.publish import PARTIAL
 
 WORKER = Path(__file__).with_name("scan_worker.py")
 ROWS_BEFORE_KILL = 5

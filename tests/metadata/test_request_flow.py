@@ -12,7 +12,8 @@ import h5py
 import pytest
 
 from usaxs_bluesky.metadata.policy import MetadataError
-from usaxs_bluesky.metadata.requests import load_requests, per_sample_problems
+from usaxs_bluesky.metadata.request_files import load_requests
+from usaxs_bluesky.metadata.requests import per_sample_problems
 from usaxs_bluesky.plans.area_detector import saxsExp
 from usaxs_bluesky.plans.command_file import run_command_file
 from usaxs_bluesky.plans.command_parser import CommandFileError, parse_text

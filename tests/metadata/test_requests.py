@@ -12,17 +12,10 @@ import pytest
 from usaxs_sim.launcher import free_port
 
 from usaxs_bluesky.metadata.policy import MetadataError
-from usaxs_bluesky.metadata.requests import (
-    MISSING_OPTIONAL_KEY,
-    START_KEY,
-    check_requests,
-    collect,
-    convert,
-    format_report,
-    load_requests,
-    parse_requests,
-    requests_to_md,
-)
+from usaxs_bluesky.metadata.request_files import load_requests, parse_requests
+from usaxs_bluesky.metadata.request_report import check_requests, format_report
+from usaxs_bluesky.metadata.request_values import convert
+from usaxs_bluesky.metadata.requests import MISSING_OPTIONAL_KEY, START_KEY, collect, requests_to_md
 
 EXAMPLE = """\
 requested_by: Jan Ilavsky
@@ -338,7 +331,9 @@ run(Sample(prefix=sys.argv[1]).pvdb, interfaces=["127.0.0.1"], log_pv_names=Fals
 
 READER = """
 import json, sys
-from usaxs_bluesky.metadata.requests import check_requests, collect, format_report, load_requests
+from usaxs_bluesky.metadata.request_files import load_requests
+from usaxs_bluesky.metadata.request_report import check_requests, format_report
+from usaxs_bluesky.metadata.requests import collect
 requests = load_requests(sys.argv[1])
 report = check_requests(requests, timeout=3.0)
 print(format_report(report), file=sys.stderr)

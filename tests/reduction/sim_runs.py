@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 from bluesky import RunEngine
 
+from usaxs_bluesky.contract.geometry import range_and_validity
 from usaxs_bluesky.reduction.areadetector import AreaFrame
-from usaxs_bluesky.reduction.usaxs_raw import UsaxsRaw, clock_rate, fly_ranges
+from usaxs_bluesky.reduction.usaxs_raw import UsaxsRaw, clock_rate
 
 Docs = list[tuple[str, dict]]
 
@@ -31,7 +32,7 @@ PIN_START_KEYS = (
 )
 
 
-def collect(RE: RunEngine, plan: Generator) -> Docs:  # noqa: N803 - bluesky's name
+def collect(RE: RunEngine, plan: Generator) -> Docs:
     """Run ``plan`` and return the documents of its (single) run."""
     docs: Docs = []
     token = RE.subscribe(lambda name, doc: docs.append((name, doc)))
@@ -90,7 +91,7 @@ def usaxs_raw(docs: Docs, label: str = "sim") -> UsaxsRaw:
     rate = clock_rate(float(clock.sum()), run.start["scan_time_s"], cfg["flyscan_clock_frequency"])
     t = clock / rate
     masks = np.array([cfg[f"terms_amp_block_time{r}"] for r in range(5)])
-    rng, valid = fly_ranges(
+    rng, valid = range_and_validity(
         len(clock),
         run.array("flyscan_range_changes", "flyscan_change_range"),
         run.array("flyscan_range_changes", "flyscan_change_requested"),

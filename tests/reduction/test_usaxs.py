@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from usaxs_bluesky.contract.geometry import rocking_curve, slit_length
 from usaxs_bluesky.reduction import ReductionError, reduce_curves
-from usaxs_bluesky.reduction.usaxs import compute_r, fit_peak, slit_length
+from usaxs_bluesky.reduction.usaxs import compute_r, fit_peak
 from usaxs_bluesky.reduction.usaxs_raw import read_usaxs
 
 ARCSEC = 1 / 3600.0
@@ -121,28 +122,26 @@ def test_peak_fit_matches_scipy(facility):
     """The numpy Levenberg-Marquardt finds scipy's least-squares optimum on real peaks."""
     from scipy.optimize import curve_fit
 
-    from usaxs_bluesky.reduction.usaxs import _pearson7
-
     for relpath in ("calib/usaxs/Air_1.h5", "step/AirBlank_300pts_0110.h5"):
         rc = compute_r(read_usaxs(facility(relpath)))
         peak = fit_peak(rc.ar, rc.r)
         top = rc.r >= 0.4 * rc.r.max()
         x, y = rc.ar[top], rc.r[top]  # contiguous here
         hw = peak.fwhm / 2
-        ref, _ = curve_fit(_pearson7, x, y, p0=[y.max(), peak.center, hw, 2.0], maxfev=5000)
+        ref, _ = curve_fit(rocking_curve, x, y, p0=[y.max(), peak.center, hw, 2.0], maxfev=5000)
         assert peak.height == pytest.approx(ref[0], rel=1e-5)
         assert peak.center == pytest.approx(ref[1], abs=1e-4 * hw)
         assert peak.fwhm == pytest.approx(2 * ref[2], rel=1e-5)
 
 
 def test_least_squares_fit_bounds_and_noise():
-    from usaxs_bluesky.reduction.usaxs import _pearson7, least_squares_fit
+    from usaxs_bluesky.reduction.usaxs import least_squares_fit
 
     x = np.linspace(-3, 3, 61)
     rng = np.random.default_rng(0)
-    y = _pearson7(x, 2.0, 0.3, 0.8, 1.5) + rng.normal(0, 1e-3, x.size)
-    p = least_squares_fit(_pearson7, x, y, [1, 0, 1, 2], [0, -3, 0.05, 0.6], [10, 3, 20, 50])
+    y = rocking_curve(x, 2.0, 0.3, 0.8, 1.5) + rng.normal(0, 1e-3, x.size)
+    p = least_squares_fit(rocking_curve, x, y, [1, 0, 1, 2], [0, -3, 0.05, 0.6], [10, 3, 20, 50])
     assert p == pytest.approx([2.0, 0.3, 0.8, 1.5], rel=1e-2, abs=1e-3)
     # a bound that excludes the optimum is respected
-    p = least_squares_fit(_pearson7, x, y, [1, 0, 1, 2], [0, -3, 0.05, 3.0], [10, 3, 20, 50])
+    p = least_squares_fit(rocking_curve, x, y, [1, 0, 1, 2], [0, -3, 0.05, 3.0], [10, 3, 20, 50])
     assert p[3] == pytest.approx(3.0)

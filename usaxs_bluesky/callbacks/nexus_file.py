@@ -21,8 +21,16 @@ import numpy as np
 from h5py import h5d, h5o, h5s, h5t
 
 from .. import __version__
+from ..contract.names import (
+    BASELINE,
+    PLAN_NAME,
+    SAMPLE_FIELDS,
+    THICKNESS_MM,
+    TITLE,
+    UNITS_FALLBACK,
+    UNITS_RENAME,
+)
 from .h5stream import LCPL, ColumnWriter, set_attrs
-from .keys import BASELINE, SAMPLE_FIELDS, THICKNESS_MM, TITLE, UNITS_FALLBACK, UNITS_RENAME
 
 STRING = h5py.string_dtype("utf-8")
 BLUESKY = "instrument/bluesky"
@@ -347,7 +355,7 @@ class RunFile:
         write_value(entry, "entry_identifier", self.md["uid"], long_name="bluesky run uid")
         if "scan_id" in self.md:
             write_value(entry, "scan_id", self.md["scan_id"])
-        write_value(entry, "plan_name", str(self.md.get("plan_name", "")))
+        write_value(entry, PLAN_NAME, str(self.md.get(PLAN_NAME, "")))
         put(entry, "program_name", "usaxs_bluesky", version=__version__)
         self.instrument = new_group(entry, "instrument", "NXinstrument")
         put(self.instrument, "name", str(self.md.get("instrument_name", "")))

@@ -37,10 +37,20 @@ from typing import Any
 import h5py
 from event_model import DocumentRouter, RunRouter
 
-from .keys import HDF5_FILE, HDF5_PATH, PLAN_FLY, PLAN_SAXS, PLAN_STEP, PLAN_WAXS, TITLE
+from ..contract.files import DATA_SUFFIXES, ExclusiveFile, open_next_data_file, safe_name
+from ..contract.names import (
+    HDF5_FILE,
+    HDF5_PATH,
+    PLAN_FLY,
+    PLAN_NAME,
+    PLAN_SAXS,
+    PLAN_STEP,
+    PLAN_WAXS,
+    TITLE,
+)
+from ..contract.publish import publish
 from .nexus_file import RunFile, to_json
 from .nxsas_layout import NXsasFile, WAXSFile
-from .paths import DATA_SUFFIXES, ExclusiveFile, open_next_data_file, safe_name
 from .usaxs_layout import FlyScanFile, StepScanFile
 
 FileCallback = Callable[[str, Path, str], None]
@@ -67,7 +77,7 @@ def planned_path(start: Mapping[str, Any]) -> Path:
     """Return ``hdf5_path/hdf5_file`` of a start document; ValueError if it is not safe.
 
     The folder must be absolute without ``..``; the file a plain safe name
-    ending ``.h5`` or ``.hdf`` (as ``callbacks.paths`` makes them).
+    ending ``.h5`` or ``.hdf`` (as ``contract.files`` makes them).
     """
     folder, name = Path(str(start[HDF5_PATH])), str(start[HDF5_FILE])
     if not folder.is_absolute() or ".." in folder.parts:
@@ -184,8 +194,7 @@ class RunWriter(DocumentRouter):
         final = self.output.final_path
         kept = free_name(final.with_name(f"{final.stem}{INCOMPLETE}{final.suffix}"))
         try:
-            os.link(self.output.temp_path, kept)
-            self.output.temp_path.unlink()
+            publish(self.output.temp_path, kept)
         except OSError:  # even a name cannot be added: the partial name is the one recorded
             kept = self.output.temp_path
         self.output.state = "committed"
@@ -313,7 +322,7 @@ class NexusWriter:
         self.router = RunRouter([self._factory], filler_class=_Unfilled)
 
     def _factory(self, name: str, start: dict) -> tuple[list[RunWriter], list]:
-        layout = self.layouts.get(str(start.get("plan_name")))
+        layout = self.layouts.get(str(start.get(PLAN_NAME)))
         if layout is None or not start.get(HDF5_PATH) or not start.get(HDF5_FILE):
             return [], []
         return [RunWriter(layout, self.on_file, **self.flush)], []

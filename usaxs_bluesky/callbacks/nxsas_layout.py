@@ -15,8 +15,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .h5stream import set_attrs
-from .keys import (
+from ..contract.names import (
     AREA_ACQUIRE_TIME,
     AREA_APERTURE,
     AREA_CENTER_X,
@@ -43,6 +42,7 @@ from .keys import (
     USER_NAME,
     WAVELENGTH,
 )
+from .h5stream import set_attrs
 from .nexus_file import RunFile, facility_time, facility_value, link
 
 SOURCE_TYPE = "Synchrotron X-ray Source"

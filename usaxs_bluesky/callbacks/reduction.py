@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..contract.names import IS_BLANK, NEXUS_SUFFIXES, TITLE
 from ..reduction import ReductionError, detect_kind
 from ..reduction.areadetector import read_area_frame
 from ..reduction.merge import merge_files, merged_name
@@ -43,7 +44,6 @@ log = logging.getLogger(__name__)
 #: a sample name containing one of these (case-insensitive) marks a blank
 BLANK_WORDS = ("blank", "air", "empty")
 #: raw files looked at when a data folder is scanned for blanks
-RAW_SUFFIXES = (".h5", ".hdf", ".hdf5", ".nxs")
 #: blank and sample wavelengths must agree to this relative tolerance
 WAVELENGTH_TOLERANCE = 1e-3
 
@@ -102,8 +102,8 @@ def file_info(path: str | Path, start: Mapping[str, Any] | None = None) -> FileI
         frame = read_area_frame(path)
         name, wavelength = frame.sample_name, frame.wavelength
     start = start or {}
-    name = str(start.get("title") or name)
-    flag = bool(start.get("is_blank", False)) or is_blank_name(name)
+    name = str(start.get(TITLE) or name)
+    flag = bool(start.get(IS_BLANK, False)) or is_blank_name(name)
     return FileInfo(path, technique, name, float(wavelength), path.stat().st_mtime, flag)
 
 
@@ -213,7 +213,7 @@ class LiveReducer:
         self._scanned.add(folder)
         found = 0
         for path in sorted(folder.rglob("*")):
-            if path.suffix.lower() not in RAW_SUFFIXES or "reduced" in path.parts:
+            if path.suffix.lower() not in NEXUS_SUFFIXES or "reduced" in path.parts:
                 continue
             try:
                 info = file_info(path)

@@ -16,8 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .h5stream import ColumnWriter
-from .keys import (
+from ..contract.names import (
     BASELINE,
     BEAM_CURRENT,
     ENERGY,
@@ -29,6 +28,7 @@ from .keys import (
     FLY_SCALARS,
     FLY_UPD,
     I0_GAIN,
+    PLAN_NAME,
     PRIMARY,
     RANGES,
     RUN_CYCLE,
@@ -47,6 +47,7 @@ from .keys import (
     UPD_GAIN_AFTER,
     WAVELENGTH,
 )
+from .h5stream import ColumnWriter
 from .nexus_file import (
     RunFile,
     facility_number,
@@ -220,6 +221,6 @@ class StepScanFile(UsaxsFile):
             group = self.group(slits, slit, "NXslit")
             for name, key in names.items():
                 link(group, name, self.value(key))
-        write_value(self.bluesky, "plan_name", str(self.md.get("plan_name", "")))
+        write_value(self.bluesky, PLAN_NAME, str(self.md.get(PLAN_NAME, "")))
         write_value(self.bluesky, "uid", str(self.md["uid"]), long_name="bluesky run uid")
         self._common()

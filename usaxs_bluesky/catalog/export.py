@@ -5,7 +5,7 @@ Layout: ``<dest>/<user>/<YYYY-MM-DD>/<technique or plan>/<file>``, plus
 and ``manifest.json`` (runs with their uids and files). Every check (sources
 present, destination writable, no different file in the way, enough free
 space) is made before anything is written. Each file is copied to a hidden
-``.part`` file, checked against the checksum recorded in the catalog, then
+partial file (``contract.publish``), checked against the checksum recorded in the catalog, then
 linked to its final name (never over an existing file) and read back once
 more. A repeated export skips copies already verified, so an interrupted
 export resumes where it stopped.
@@ -25,7 +25,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ..callbacks.paths import safe_name
+from ..contract.files import safe_name
+from ..contract.publish import partial_files, published, write_file
 from .files import sha256_file
 from .search import RunSummary
 
@@ -211,46 +212,30 @@ def check_space(plan: ExportPlan, extra_bytes: int = 0) -> tuple[int, int]:
 
 
 def _copy_verified(item: CopyItem, target: Path) -> None:
-    """Copy ``item`` to ``target`` through a ``.part`` file; link it only if the checksum agrees."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    part = target.with_name(f".{target.name}.part")
+    """Copy ``item`` to ``target`` through a partial file; publish it only if the checksum agrees.
+
+    Partial files of ``target`` left by an interrupted export are removed first.
+    """
+    for stale in partial_files(target):
+        stale.unlink(missing_ok=True)
     digest = hashlib.sha256()
-    with open(item.source, "rb") as src, open(part, "wb") as dst:
-        while chunk := src.read(_CHUNK):
-            digest.update(chunk)
-            dst.write(chunk)
-        dst.flush()
-        os.fsync(dst.fileno())
-    if digest.hexdigest() != item.sha256:
-        part.unlink()
-        raise ExportError(f"{item.source} does not match the checksum recorded in the catalog")
-    shutil.copystat(item.source, part)
-    _publish(part, target)
-    if sha256_file(target) != item.sha256:
-        raise ExportError(f"copy {target} does not read back with the recorded checksum")
-
-
-def _publish(part: Path, target: Path) -> None:
-    """Give ``part`` its final name ``target``, never replacing an existing file."""
     try:
-        os.link(part, target)
+        with published(target) as part:
+            with open(item.source, "rb") as src, open(part, "wb") as dst:
+                while chunk := src.read(_CHUNK):
+                    digest.update(chunk)
+                    dst.write(chunk)
+            if digest.hexdigest() != item.sha256:
+                raise ExportError(
+                    f"{item.source} does not match the checksum recorded in the catalog"
+                )
+            shutil.copystat(item.source, part)
     except FileExistsError:
         raise ExportError(
             f"refusing to overwrite {target}: it appeared during the export"
         ) from None
-    except OSError:  # file systems without hard links (FAT/exFAT sticks)
-        if target.exists():
-            raise ExportError(f"refusing to overwrite {target}") from None
-        os.replace(part, target)
-        return
-    part.unlink()
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file renamed over it (our own manifest)."""
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    if sha256_file(target) != item.sha256:
+        raise ExportError(f"copy {target} does not read back with the recorded checksum")
 
 
 def write_manifests(plan: ExportPlan) -> None:
@@ -287,13 +272,13 @@ def write_manifests(plan: ExportPlan) -> None:
                 for i in files
             ],
         }
-    _write_atomic(dest / MANIFEST, "".join(f"{d}  {rel}\n" for rel, d in sorted(sums.items())))
+    write_file(dest / MANIFEST, "".join(f"{d}  {rel}\n" for rel, d in sorted(sums.items())))
     document = {
         "format": "usaxs-export-1",
         "updated": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "runs": sorted(runs.values(), key=lambda r: r["start_time"]),
     }
-    _write_atomic(dest / MANIFEST_JSON, json.dumps(document, indent=2) + "\n")
+    write_file(dest / MANIFEST_JSON, json.dumps(document, indent=2) + "\n")
 
 
 def verify_export(destination: Path) -> list[str]:
@@ -317,20 +302,25 @@ def _archive_names(plan: ExportPlan) -> list[str]:
 
 
 def write_archive(plan: ExportPlan, archive: Path) -> Path:
-    """Write the exported files and manifests into ``archive`` (``.zip``, ``.tar``, ``.tar.gz``)."""
+    """Write the exported files and manifests into ``archive`` (``.zip``, ``.tar``, ``.tar.gz``).
+
+    Raises :class:`ExportError` when ``archive`` exists (never overwritten).
+    """
     archive = Path(archive).absolute()
-    part = archive.with_name(f".{archive.name}.part")
     names = _archive_names(plan)
-    if archive.name.endswith(".zip"):
-        with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for name in names:
-                zf.write(plan.destination / name, arcname=name)
-    else:
-        mode = "w:gz" if archive.name.endswith((".tar.gz", ".tgz")) else "w"
-        with tarfile.open(part, mode) as tf:
-            for name in names:
-                tf.add(plan.destination / name, arcname=name)
-    _publish(part, archive)
+    try:
+        with published(archive) as part:
+            if archive.name.endswith(".zip"):
+                with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                    for name in names:
+                        zf.write(plan.destination / name, arcname=name)
+            else:
+                mode = "w:gz" if archive.name.endswith((".tar.gz", ".tgz")) else "w"
+                with tarfile.open(part, mode) as tf:
+                    for name in names:
+                        tf.add(plan.destination / name, arcname=name)
+    except FileExistsError:
+        raise ExportError(f"refusing to overwrite {archive}") from None
     return archive
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import h5py
 from bluesky_tiled_plugins import TiledWriter
 
+from ..contract.names import HDF5_FILE, HDF5_PATH, NEXUS_SUFFIXES
 from .files import describe_file, record_files, run_files, sha256_file
 from .rebuild import stream_documents
 from .relocate import RECORDED_KEY, start_where_found
@@ -28,7 +29,6 @@ logger = logging.getLogger(__name__)
 
 START_PATH = "/entry/instrument/bluesky/start_document"
 STOP_PATH = "/entry/instrument/bluesky/stop_document"
-NEXUS_SUFFIXES = (".h5", ".hdf5", ".hdf", ".nxs")
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,9 @@ def verify_catalog(catalog: Any) -> tuple[int, list[Problem]]:
         records = run_files(node)
         metadata = node.metadata
         start = metadata.get("start") or {}
-        if metadata.get("stop") and start.get("hdf5_file"):
+        if metadata.get("stop") and start.get(HDF5_FILE):
             if not any(record.kind == "raw" for record in records):
-                planned = str(Path(str(start.get("hdf5_path", ""))) / str(start["hdf5_file"]))
+                planned = str(Path(str(start.get(HDF5_PATH, ""))) / str(start[HDF5_FILE]))
                 problems.append(Problem(uid, planned, "no file"))
         for record in records:
             checked += 1
@@ -89,7 +89,7 @@ def _is_cansas(f: h5py.File) -> bool:
 
 
 def nexus_files(folder: Path) -> Iterator[Path]:
-    """Every HDF5/NeXus file under ``folder``, in name order (hidden ``.part`` files excluded)."""
+    """Every HDF5/NeXus file under ``folder``, in name order (hidden partial files excluded)."""
     for path in sorted(Path(folder).rglob("*")):
         if (
             path.suffix.lower() in NEXUS_SUFFIXES

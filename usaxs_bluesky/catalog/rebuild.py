@@ -21,8 +21,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ..callbacks.keys import BASELINE
 from ..callbacks.nexus_file import BLUESKY, DESCRIPTOR_ATTR, hdf5_name
+from ..contract.names import BASELINE
 
 STREAMS_PATH = f"/entry/{BLUESKY}/streams"
 TIME_COLUMN = "time"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..contract.names import PLAN_NAME, TECHNIQUE, TITLE, USER_NAME
 from .files import FILES_KEY, FileRecord
 
 MAX_SERVER_PAGE = 300  # Tiled's largest page[limit]
@@ -140,12 +141,12 @@ def summary_of_metadata(uid: str, metadata: dict[str, Any]) -> RunSummary:
     return RunSummary(
         uid=uid,
         time=float(start.get("time", 0.0)),
-        user=str(start.get("user_name", "")),
-        sample=str(start.get("title", "")),
-        plan=str(start.get("plan_name", "")),
+        user=str(start.get(USER_NAME, "")),
+        sample=str(start.get(TITLE, "")),
+        plan=str(start.get(PLAN_NAME, "")),
         scan_id=start.get("scan_id"),
         exit_status=stop.get("exit_status"),
-        technique=str(start.get("technique") or ""),
+        technique=str(start.get(TECHNIQUE) or ""),
         proposal_id=str(start.get("proposal_id") or ""),
         files=tuple(FileRecord.from_dict(item) for item in metadata.get(FILES_KEY) or []),
     )

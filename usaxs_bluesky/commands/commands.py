@@ -12,7 +12,7 @@ from .common import add_catalog_options
 def _check(args: argparse.Namespace) -> int:
     from ..catalog.store import open_catalog
     from ..instrument import load_config
-    from ..metadata.requests import load_requests
+    from ..metadata.request_files import load_requests
     from ..queue.file_check import check_file, format_report
 
     config = load_config(args.pv_map)

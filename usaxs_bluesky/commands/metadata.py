@@ -7,7 +7,8 @@ from pathlib import Path
 
 
 def _check(args: argparse.Namespace) -> int:
-    from ..metadata.requests import check_requests, format_report, load_requests
+    from ..metadata.request_files import load_requests
+    from ..metadata.request_report import check_requests, format_report
 
     report = check_requests(load_requests(args.request), timeout=args.timeout)
     print(format_report(report))

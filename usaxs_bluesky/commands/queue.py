@@ -86,7 +86,7 @@ def _submit(args: argparse.Namespace) -> int:
     from bluesky_queueserver_api.zmq import REManagerAPI
 
     from ..instrument import load_config
-    from ..metadata.requests import load_requests
+    from ..metadata.request_files import load_requests
     from ..queue.batch import submit_file
 
     api = REManagerAPI(zmq_control_addr=args.zmq)

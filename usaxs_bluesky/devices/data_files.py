@@ -16,7 +16,8 @@ from typing import Any
 from ophyd import Signal
 from ophyd.status import Status
 
-from ..callbacks.paths import OrderNumbers, data_folder, numbered_name, user_folder
+from ..contract.files import OrderNumbers, data_folder, numbered_name, user_folder
+from ..contract.names import HDF5_FILE, HDF5_PATH, ORDER_NUMBER, TECHNIQUE
 
 
 class DataFiles(Signal):
@@ -25,7 +26,7 @@ class DataFiles(Signal):
     The value read afterwards is ``{"hdf5_path", "hdf5_file", "order_number",
     "technique"}``: the folder ``<root>/YYYY-MM/MM_DD_<user>/MM_DD_<user>_<tech>``
     and ``<title>_<NNNN>.h5`` (USAXS) or ``.hdf`` (SAXS, WAXS), ``NNNN`` from
-    the user folder's :class:`~usaxs_bluesky.callbacks.paths.OrderNumbers`.
+    the user folder's :class:`~usaxs_bluesky.contract.files.OrderNumbers`.
     ``root`` is the signal holding the data root.
     """
 
@@ -47,10 +48,10 @@ class DataFiles(Signal):
                 counter = self._counters[parent] = OrderNumbers(parent)
             number = counter.assign(title, technique)
         return {
-            "hdf5_path": str(folder),
-            "hdf5_file": numbered_name(title, number, technique),
-            "order_number": number,
-            "technique": str(technique).lower(),
+            HDF5_PATH: str(folder),
+            HDF5_FILE: numbered_name(title, number, technique),
+            ORDER_NUMBER: number,
+            TECHNIQUE: str(technique).lower(),
         }
 
     def set(self, value: dict[str, Any], **kwargs: Any) -> Status:

@@ -7,6 +7,7 @@ from ophyd import EpicsSignal, EpicsSignalRO
 from ophyd import FormattedComponent as FCpt
 from ophyd.status import Status
 
+from ..contract.geometry import range_and_validity
 from .pvmap import PVMapDevice
 
 
@@ -36,21 +37,6 @@ class FlyScanHardware(PVMapDevice):
     @classmethod
     def _required_pvs(cls) -> list[str]:
         return ["start", "mcs", "pulses", "changes"]
-
-
-def range_per_channel(num_channels: int, change_channels, ranges, initial: int = 0) -> np.ndarray:
-    """Return the amplifier range in use at each multichannel-scaler channel.
-
-    ``change_channels[k]`` is the channel from which ``ranges[k]`` applies
-    (the facility's ``changes_*_mcsChan`` / ``changes_*_ampGain`` arrays).
-    """
-    result = np.full(num_channels, initial, dtype=np.int32)
-    order = np.argsort(np.asarray(change_channels, dtype=float), kind="stable")
-    for k in order:
-        start = int(change_channels[k])
-        if 0 <= start < num_channels:
-            result[start:] = int(ranges[k])
-    return result
 
 
 class UsaxsFlyer(FlyScanHardware):
@@ -153,7 +139,7 @@ class UsaxsFlyer(FlyScanHardware):
             "flyscan_clock": clock,
             "flyscan_I0": np.asarray(self.i0.get(), dtype=np.int32)[:n],
             "flyscan_UPD": np.asarray(self.upd.get(), dtype=np.int32)[:n],
-            "flyscan_upd_range": range_per_channel(n, changes[0], changes[1]),
+            "flyscan_upd_range": range_and_validity(n, changes[1], changes[2], changes[0])[0],
         }
         yield _page(primary, now)
         yield _page({"flyscan_pulse_position": pulses}, now)

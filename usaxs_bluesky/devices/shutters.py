@@ -20,7 +20,7 @@ class Shutter(Device):
         """True when the readback says open."""
         return int(self.state.get(as_string=False)) == OPEN
 
-    def set(self, value: str):  # noqa: A003 - the ophyd verb
+    def set(self, value: str):
         """Open or close; the status completes when ``state`` reports the new position."""
         target = {"open": OPEN, "close": CLOSED}.get(str(value).lower())
         if target is None:

@@ -12,21 +12,15 @@ from __future__ import annotations
 import datetime
 import html
 import io
-import os
 from pathlib import Path
 from typing import Any
 
+from ..contract.publish import write_file
 from .access import Viewer
 from .model import FRAME_TECHNIQUES, TECHNIQUES, LiveModel
 
 INDEX = "index.html"
 CURRENT = " class=current"
-
-
-def _write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def _clock(epoch: float | None) -> str:
@@ -71,7 +65,7 @@ def write_snapshot(model: LiveModel, viewer: Viewer, folder: str | Path) -> list
     if runs:
         for technique in TECHNIQUES:
             name = f"curves_{technique}.png"
-            _write(folder / name, curves_png(technique, latest["plots"][technique]))
+            write_file(folder / name, curves_png(technique, latest["plots"][technique]))
             written.append(folder / name)
             images.append(name)
         for technique in FRAME_TECHNIQUES:
@@ -79,12 +73,12 @@ def write_snapshot(model: LiveModel, viewer: Viewer, folder: str | Path) -> list
             if uid:
                 name = f"frame_{technique}.png"
                 try:
-                    _write(folder / name, model.data.frame_png(model.run(viewer, uid)))
+                    write_file(folder / name, model.data.frame_png(model.run(viewer, uid)))
                 except LookupError:
                     continue
                 written.append(folder / name)
                 images.append(name)
-    _write(folder / INDEX, render_html(status, runs, images).encode())
+    write_file(folder / INDEX, render_html(status, runs, images).encode())
     written.append(folder / INDEX)
     return written
 

@@ -11,10 +11,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-SAMPLE_NAME = "title"
-THICKNESS = "sample_thickness_mm"
-USER_NAME = "user_name"
-REQUIRED_KEYS = (SAMPLE_NAME, THICKNESS, USER_NAME)
+from ..contract.names import THICKNESS_MM as THICKNESS
+from ..contract.names import TITLE as SAMPLE_NAME
+from ..contract.names import USER_NAME
 
 
 class MetadataError(ValueError):

@@ -9,6 +9,7 @@ from bluesky import plan_stubs as bps
 from bluesky import preprocessors as bpp
 from bluesky.utils import Msg
 
+from ..contract.names import PLAN_SAXS, PLAN_WAXS
 from ..instrument import Instrument
 from ..plan_stubs.modes import SAXS, WAXS, set_mode
 from .common import sample_run_metadata, write_sample_pvs
@@ -94,7 +95,7 @@ def saxsExp(  # noqa: N802 - the facility's plan name
             inst,
             "saxs_det",
             SAXS,
-            "SAXS",
+            PLAN_SAXS,
             x,
             y,
             thickness_mm,
@@ -128,7 +129,7 @@ def waxsExp(  # noqa: N802 - the facility's plan name
             inst,
             "waxs_det",
             WAXS,
-            "WAXS",
+            PLAN_WAXS,
             x,
             y,
             thickness_mm,

@@ -20,9 +20,11 @@ from typing import Any
 from bluesky import plan_stubs as bps
 from bluesky.utils import Msg, RequestAbort, RequestStop
 
+from ..contract.names import SAXS_EXP, THICKNESS_MM, TITLE, USAXS_SCAN, USER_NAME, WAXS_EXP
 from ..instrument import Instrument
 from ..metadata.policy import metadata_problems
-from ..metadata.requests import MetadataRequests, per_sample_problems
+from ..metadata.request_model import MetadataRequests
+from ..metadata.requests import per_sample_problems
 from ..plan_stubs.modes import OUT_OF_BEAM, SAXS, USAXS, WAXS, set_mode
 from .area_detector import saxsExp, waxsExp
 from .command_parser import (
@@ -43,9 +45,9 @@ Plan = Generator[Msg, Any, Any]
 PlanSource = Callable[[], Plan] | Plan
 
 MODES = {"mode_usaxs": USAXS, "mode_saxs": SAXS, "mode_waxs": WAXS, "mode_out": OUT_OF_BEAM}
-SAMPLE_PLANS = {"USAXSscan": USAXSscan, "saxsExp": saxsExp, "waxsExp": waxsExp}
+SAMPLE_PLANS = {USAXS_SCAN: USAXSscan, SAXS_EXP: saxsExp, WAXS_EXP: waxsExp}
 #: Transmission measured before each sample line of these actions (technique of the stub).
-TRANSMISSION = {"USAXSscan": "usaxs", "saxsExp": "saxs"}
+TRANSMISSION = {USAXS_SCAN: "usaxs", SAXS_EXP: "saxs"}
 
 
 def _plan(source: PlanSource) -> Plan:
@@ -95,7 +97,7 @@ def command_file_problems(
     tunes = [c for c in commands if c.action in TUNES or c.action == "preUSAXStune"]
     if tunes and context.sample_pvs is not None:
         title_pv, thickness_pv, title, thickness = context.sample_pvs
-        md = {"title": title, "sample_thickness_mm": thickness, "user_name": context.user or "-"}
+        md = {TITLE: title, THICKNESS_MM: thickness, USER_NAME: context.user or "-"}
         for p in metadata_problems(md):
             problems.append(
                 f"{tunes[0].where}: tune lines take the sample PVs"

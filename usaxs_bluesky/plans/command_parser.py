@@ -32,13 +32,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..contract.names import SAXS_EXP, USAXS_SCAN, WAXS_EXP
+
 SAMPLE_ACTIONS = {
-    "flyscan": "USAXSscan",
-    "usaxsscan": "USAXSscan",
-    "saxs": "saxsExp",
-    "saxsexp": "saxsExp",
-    "waxs": "waxsExp",
-    "waxsexp": "waxsExp",
+    "flyscan": USAXS_SCAN,
+    "usaxsscan": USAXS_SCAN,
+    "saxs": SAXS_EXP,
+    "saxsexp": SAXS_EXP,
+    "waxs": WAXS_EXP,
+    "waxsexp": WAXS_EXP,
 }
 MODE_ACTIONS = {
     "mode_usaxs": "mode_usaxs",

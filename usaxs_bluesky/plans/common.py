@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 from bluesky import plan_stubs as bps
 from bluesky.utils import Msg
 
+from ..contract.names import PLAN_ARGS, PLAN_NAME
+from ..devices.requested import reads_as_text
 from ..instrument import Instrument
 from ..metadata.policy import (
     SAMPLE_NAME,
@@ -17,7 +19,8 @@ from ..metadata.policy import (
     MetadataError,
     check_run_metadata,
 )
-from ..metadata.requests import MetadataRequests, per_sample_problems, requests_to_md
+from ..metadata.request_model import MetadataRequests
+from ..metadata.requests import per_sample_problems, requests_to_md
 
 PER_SAMPLE = "per_sample"
 """The ``md`` key of a sample's per-sample values (a dict), used by :func:`requested_metadata`."""
@@ -42,11 +45,11 @@ def run_metadata(
     start = dict(md or {})
     start.update(
         {
-            "plan_name": plan_name,
+            PLAN_NAME: plan_name,
             SAMPLE_NAME: title,
             THICKNESS: thickness_mm,
             USER_NAME: user_name,
-            "plan_args": {"scan_title": title, **plan_args},
+            PLAN_ARGS: {"scan_title": title, **plan_args},
         }
     )
     check_run_metadata(start)
@@ -137,7 +140,87 @@ def requested_metadata(
         if problems:
             raise MetadataError("run refused: " + "; ".join(problems))
         return {}
-    return requests_to_md(requests, per_sample)
+    read_pv = yield from read_requested_pvs(inst, requests)
+    return requests_to_md(requests, per_sample, read_pv=read_pv)
+
+
+def read_requested_pvs(
+    inst: Instrument, requests: MetadataRequests
+) -> Generator[Msg, Any, Callable[[str], Any]]:
+    """Read every PV of ``requests`` with ``bps.rd``; return a reader of the values read.
+
+    The signals are those of ``inst.metadata_requests``. The reader raises,
+    for a PV whose read failed (not connected, no value), the error of that
+    read, which :func:`~usaxs_bluesky.metadata.requests.collect` reports.
+    """
+    values: dict[str, Any] = {}
+    for item in requests.items:
+        if item.source != "pv" or not item.pv or item.pv in values:
+            continue
+        signal = inst.metadata_requests.pv_signal(item.pv, text=reads_as_text(item.type))
+        try:
+            values[item.pv] = yield from bps.rd(signal)
+        except Exception as exc:  # noqa: BLE001 - reported per item by collect()
+            values[item.pv] = exc
+
+    def read_pv(name: str) -> Any:
+        value = values[name]
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    return read_pv
+
+
+def checked_metadata(
+    inst: Instrument,
+    *,
+    title: str,
+    thickness_mm: float,
+    user_name: str | None,
+    md: dict[str, Any] | None = None,
+) -> Generator[Msg, Any, dict[str, Any]]:
+    """Return the policy-checked start metadata of a sample, before the plan and file are known.
+
+    ``md`` plus ``user_name`` (the user PV when not given) and the requested
+    metadata (:func:`requested_metadata`, with the per-sample values of
+    ``md["per_sample"]``) under ``requested_metadata``. Reads only; raises
+    :class:`~usaxs_bluesky.metadata.policy.MetadataError` before any motion.
+    Built once per measurement and completed by :func:`plan_run_metadata`.
+    """
+    user = yield from current_user(inst, user_name)
+    md = dict(md or {})
+    per_sample = md.pop(PER_SAMPLE, None)
+    check_run_metadata({**md, SAMPLE_NAME: title, THICKNESS: thickness_mm, USER_NAME: user})
+    md.update((yield from requested_metadata(inst, per_sample)))
+    md[USER_NAME] = user
+    return md
+
+
+def plan_run_metadata(
+    inst: Instrument,
+    checked: dict[str, Any],
+    plan_name: str,
+    *,
+    technique: str | None,
+    title: str,
+    thickness_mm: float,
+    **plan_args: Any,
+) -> Generator[Msg, Any, dict[str, Any]]:
+    """Return the start metadata of a run from :func:`checked_metadata`'s ``checked``.
+
+    Adds ``plan_name``, ``plan_args`` and, when ``technique`` is set, the
+    data file chosen by the path provider (:func:`data_file_metadata`).
+    """
+    user = checked[USER_NAME]
+    start = run_metadata(
+        plan_name, title=title, thickness_mm=thickness_mm, user_name=user, md=checked, **plan_args
+    )
+    if technique:
+        start.update(
+            (yield from data_file_metadata(inst, technique=technique, title=title, user_name=user))
+        )
+    return start
 
 
 def sample_run_metadata(
@@ -153,20 +236,21 @@ def sample_run_metadata(
 ) -> Generator[Msg, Any, dict[str, Any]]:
     """Checked start metadata of a measurement, with its data file when ``technique`` is set.
 
-    The requested metadata (:func:`requested_metadata`, with the per-sample
-    values of ``md["per_sample"]``) goes under ``requested_metadata``.
-    Reads only (user PV, data root, requested PVs); raises
+    :func:`checked_metadata` then :func:`plan_run_metadata`. Reads only (user
+    PV, requested PVs, path provider); raises
     :class:`~usaxs_bluesky.metadata.policy.MetadataError` before any motion.
     """
-    user = yield from current_user(inst, user_name)
-    md = dict(md or {})
-    per_sample = md.pop(PER_SAMPLE, None)
-    start = run_metadata(
-        plan_name, title=title, thickness_mm=thickness_mm, user_name=user, md=md, **plan_args
+    checked = yield from checked_metadata(
+        inst, title=title, thickness_mm=thickness_mm, user_name=user_name, md=md
     )
-    start.update((yield from requested_metadata(inst, per_sample)))
-    if technique:
-        start.update(
-            (yield from data_file_metadata(inst, technique=technique, title=title, user_name=user))
+    return (
+        yield from plan_run_metadata(
+            inst,
+            checked,
+            plan_name,
+            technique=technique,
+            title=title,
+            thickness_mm=thickness_mm,
+            **plan_args,
         )
-    return start
+    )

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import curve_fit
 
+from ..contract.geometry import rocking_curve
+
 #: Minimum ratio of peak height (above background) to the point-to-point noise.
 MIN_SIGNIFICANCE = 10.0
 #: Points below this fraction of the peak (above background) are left out of the fit.
@@ -47,10 +49,12 @@ class TuneResult:
 
 
 def lorentzian_squared(x: np.ndarray, center: float, fwhm: float, height: float, bkg: float):
-    """``bkg + height / (1 + ((x - center)/a)^2)^2`` with ``a`` set so the FWHM is ``fwhm``."""
-    a = fwhm / (2.0 * math.sqrt(math.sqrt(2.0) - 1.0))
-    u = (np.asarray(x, dtype=float) - center) / a
-    return bkg + height / (1.0 + u * u) ** 2
+    """``bkg`` plus the rocking-curve model of the reduction with shape 2 and FWHM ``fwhm``.
+
+    :func:`~usaxs_bluesky.contract.geometry.rocking_curve`:
+    ``height / (1 + ((x - center)/a)^2)^2`` with ``a = fwhm / (2 sqrt(sqrt 2 - 1))``.
+    """
+    return bkg + rocking_curve(x, height, center, fwhm / 2.0, 2.0)
 
 
 def gaussian(x: np.ndarray, center: float, fwhm: float, height: float, bkg: float):

@@ -55,7 +55,7 @@ def beam_suspenders(
 
 
 def install_beam_suspenders(
-    RE: RunEngine,  # noqa: N803 - bluesky's name
+    RE: RunEngine,
     inst: Instrument,
     *,
     min_current_mA: float = MIN_CURRENT_MA,  # noqa: N803

@@ -26,8 +26,8 @@ from typing import Any
 from bluesky import plan_stubs as bps
 from bluesky import preprocessors as bpp
 from bluesky.utils import Msg
+from ophyd import Device
 
-from ..devices.counting import scaler_channel
 from ..instrument import Instrument
 from ..plan_stubs.modes import SAXS, USAXS, WAXS, set_mode
 from .common import sample_run_metadata
@@ -39,6 +39,15 @@ MIN_I0_RATE = 1000.0
 TECHNIQUES = {"usaxs": USAXS, "saxs": SAXS, "waxs": WAXS}
 
 
+def scaler_channel(inst: Instrument, channel_name: str) -> Generator[Msg, Any, Device]:
+    """Return the scaler channel whose ``.NMn`` name is ``channel_name`` (names read by ``rd``)."""
+    for attr in inst.scaler.channels.component_names:
+        channel = getattr(inst.scaler.channels, attr)
+        if (yield from bps.rd(channel.chname)) == channel_name:
+            return channel
+    raise LookupError(f"{inst.scaler.name} has no channel named {channel_name!r}")
+
+
 def _count(inst: Instrument, count_time: float) -> Generator[Msg, Any, dict[str, Any]]:
     """Count the scaler once with the USAXS shutter open; return counts, gains and PV names."""
     yield from bps.mv(inst.scaler.preset_time, count_time)
@@ -47,7 +56,8 @@ def _count(inst: Instrument, count_time: float) -> Generator[Msg, Any, dict[str,
         yield from bps.trigger(inst.scaler, wait=True)
     finally:
         yield from bps.mv(inst.usaxs_shutter, "close")
-    trd, i0 = scaler_channel(inst.scaler, "TRD"), scaler_channel(inst.scaler, "I0")
+    trd = yield from scaler_channel(inst, "TRD")
+    i0 = yield from scaler_channel(inst, "I0")
     values = {
         "pin": float((yield from bps.rd(trd.s))),
         "i0": float((yield from bps.rd(i0.s))),

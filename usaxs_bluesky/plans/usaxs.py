@@ -11,15 +11,12 @@ from bluesky import plan_stubs as bps
 from bluesky import preprocessors as bpp
 from bluesky.utils import Msg
 
+from ..contract.geometry import ar_from_q
+from ..contract.names import PLAN_FLY, PLAN_STEP
 from ..instrument import Instrument
 from ..plan_stubs.modes import USAXS, set_mode
-from .common import current_user, sample_run_metadata, write_sample_pvs
+from .common import checked_metadata, plan_run_metadata, write_sample_pvs
 from .step_law import step_positions
-
-
-def ar_from_q(ar_center: float, q: float, wavelength: float) -> float:
-    """Analyzer angle (deg) of ``q`` (1/angstrom), from ``Q = 4 pi sin(dAR/2) / lambda``."""
-    return ar_center - math.degrees(2.0 * math.asin(q * wavelength / (4.0 * math.pi)))
 
 
 def dynamic_count_times(base: float, num: int) -> np.ndarray:
@@ -56,14 +53,36 @@ def Flyscan(  # noqa: N802 - the facility's plan name
     resume, flies the whole trajectory again; the run holds only that pass.
     Returns the run uid.
     """
-    start_md = yield from sample_run_metadata(
+    checked = yield from checked_metadata(
+        inst, title=title, thickness_mm=thickness_mm, user_name=user_name, md=md
+    )
+    return (
+        yield from _flyscan(
+            inst,
+            checked,
+            title=title,
+            thickness_mm=thickness_mm,
+            start_above_center_deg=start_above_center_deg,
+        )
+    )
+
+
+def _flyscan(
+    inst: Instrument,
+    checked: dict[str, Any],
+    *,
+    title: str,
+    thickness_mm: float,
+    start_above_center_deg: float = 0.0016,
+) -> Generator[Msg, Any, str]:
+    """:func:`Flyscan` with its sample metadata already checked (``checked_metadata``)."""
+    start_md = yield from plan_run_metadata(
         inst,
-        "Flyscan",
+        checked,
+        PLAN_FLY,
         technique="usaxs",
         title=title,
         thickness_mm=thickness_mm,
-        user_name=user_name,
-        md=md,
         start_above_center_deg=start_above_center_deg,
     )
     terms = inst.terms
@@ -128,6 +147,41 @@ def uascan(
     ``start``, ``finish``, ``minStep``, ``exponent``, ``intervals``,
     ``uascan_factor``. Returns the run uid; AR, AX and DX return afterwards.
     """
+    checked = yield from checked_metadata(
+        inst, title=title, thickness_mm=thickness_mm, user_name=user_name, md=md
+    )
+    return (
+        yield from _uascan(
+            inst,
+            checked,
+            title=title,
+            thickness_mm=thickness_mm,
+            q_max=q_max,
+            start_above_center_deg=start_above_center_deg,
+            min_step_deg=min_step_deg,
+            exponent=exponent,
+            intervals=intervals,
+            count_time=count_time,
+            dynamic_time=dynamic_time,
+        )
+    )
+
+
+def _uascan(
+    inst: Instrument,
+    checked: dict[str, Any],
+    *,
+    title: str,
+    thickness_mm: float,
+    q_max: float | None = None,
+    start_above_center_deg: float = 2.4e-4,
+    min_step_deg: float | None = None,
+    exponent: float = 1.2,
+    intervals: int | None = None,
+    count_time: float | None = None,
+    dynamic_time: bool = True,
+) -> Generator[Msg, Any, str]:
+    """:func:`uascan` with its sample metadata already checked (``checked_metadata``)."""
     terms = inst.terms
     center = yield from bps.rd(terms.ar_center)
     wavelength = yield from bps.rd(inst.monochromator.wavelength)
@@ -136,20 +190,19 @@ def uascan(
     intervals = int(intervals if intervals is not None else (yield from bps.rd(terms.num_points)))
     base_time = count_time if count_time is not None else (yield from bps.rd(terms.count_time))
     start = center + start_above_center_deg
-    finish = ar_from_q(center, q_max, wavelength)
+    finish = float(ar_from_q(q_max, center, wavelength))
     positions = step_positions(start, center, finish, min_step, exponent, intervals)
     times = (
         dynamic_count_times(base_time, intervals) if dynamic_time else np.full(intervals, base_time)
     )
 
-    start_md = yield from sample_run_metadata(
+    start_md = yield from plan_run_metadata(
         inst,
-        "uascan",
+        checked,
+        PLAN_STEP,
         technique="usaxs",
         title=title,
         thickness_mm=thickness_mm,
-        user_name=user_name,
-        md=md,
         start=start,
         reference=center,
         finish=finish,
@@ -226,23 +279,18 @@ def USAXSscan(  # noqa: N802 - the facility's plan name
 ) -> Generator[Msg, Any, str]:
     """Move the sample to (``x``, ``y``) mm, then a fly scan (``terms.use_flyscan``) or a uascan.
 
-    The metadata policy is checked before the sample moves. Emits the run
-    of :func:`Flyscan` or :func:`uascan`, with ``sx``/``sy`` in its start
-    document. Returns the run uid.
+    The metadata policy is checked and the run metadata built (once) before
+    the sample moves. Emits the run of :func:`Flyscan` or :func:`uascan`,
+    with ``sx``/``sy`` in its start document. Returns the run uid.
     """
-    user = yield from current_user(inst, user_name)
-    # policy and requested metadata are checked (reads only) before the sample moves
-    yield from sample_run_metadata(
+    checked = yield from checked_metadata(
         inst,
-        "USAXSscan",
-        technique=None,
         title=title,
         thickness_mm=thickness_mm,
-        user_name=user,
-        md=md,
+        user_name=user_name,
+        md={**(md or {}), "sx": x, "sy": y},
     )
-    md = {**(md or {}), "sx": x, "sy": y}
     yield from bps.mv(inst.s_stage.x, x, inst.s_stage.y, y)
     fly = yield from bps.rd(inst.terms.use_flyscan)
-    scan = Flyscan if int(fly) else uascan
-    return (yield from scan(inst, title=title, thickness_mm=thickness_mm, user_name=user, md=md))
+    scan = _flyscan if int(fly) else _uascan
+    return (yield from scan(inst, checked, title=title, thickness_mm=thickness_mm))

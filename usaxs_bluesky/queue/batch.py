@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..metadata.requests import MetadataRequests
+from ..metadata.request_model import MetadataRequests
 from ..plans.command_parser import Command
 from .file_check import LIVE, CheckReport, check_file
 

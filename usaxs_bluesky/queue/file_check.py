@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..instrument import build_instrument
-from ..metadata.requests import MetadataRequests
+from ..metadata.request_model import MetadataRequests
 from ..plans.command_file import CheckContext, command_file_problems
 from ..plans.command_parser import Command
 

@@ -18,6 +18,7 @@ from typing import Any
 from bluesky import plan_stubs as bps
 from bluesky.utils import Msg
 
+from ..contract.names import PLAN_FLY, PLAN_STEP, SAXS_EXP, USAXS_SCAN, WAXS_EXP
 from ..instrument import Instrument
 from ..plan_stubs.modes import set_mode
 from ..plans import alignment, area_detector, counting, transmission, tune, usaxs
@@ -30,11 +31,11 @@ from ..plans.remote_ops import remote_ops_pvs
 Plan = Generator[Msg, Any, Any]
 
 MEASUREMENTS: dict[str, Callable[..., Plan]] = {
-    "USAXSscan": usaxs.USAXSscan,
-    "Flyscan": usaxs.Flyscan,
-    "uascan": usaxs.uascan,
-    "saxsExp": area_detector.saxsExp,
-    "waxsExp": area_detector.waxsExp,
+    USAXS_SCAN: usaxs.USAXSscan,
+    PLAN_FLY: usaxs.Flyscan,
+    PLAN_STEP: usaxs.uascan,
+    SAXS_EXP: area_detector.saxsExp,
+    WAXS_EXP: area_detector.waxsExp,
     "count_sample": counting.count_sample,
     "transmission": transmission.transmission,
     "run_command_file": run_command_file,

@@ -19,6 +19,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ..contract.geometry import energy_from_wavelength
 from .common import ReducedCurve, ReductionError, read_scalar, read_text
 
 __all__ = [
@@ -151,7 +152,7 @@ def _read_frame(path: Path, f: h5py.File, kind: str) -> AreaFrame:
         tilt_x=read_scalar(f, f"{md}/{pre}_tilt_x", 0.0),
         tilt_y=read_scalar(f, f"{md}/{pre}_tilt_y", 0.0),
         wavelength=wavelength,
-        energy=read_scalar(f, f"{md}/monoE", 12.398419843 / wavelength),
+        energy=read_scalar(f, f"{md}/monoE", energy_from_wavelength(wavelength)),
         i0=i0,
         i0_gain=read_scalar(f, f"{md}/I0_gain"),
         exposure=read_scalar(f, "entry/control/preset", required=False)

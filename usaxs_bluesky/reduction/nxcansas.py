@@ -15,7 +15,6 @@ complete; an existing target is never overwritten.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ..contract.publish import published
 from .common import ReducedCurve, ReductionError
 
 __all__ = ["read_nxcansas", "write_nxcansas"]
@@ -102,11 +102,9 @@ def write_nxcansas(
         raise ReductionError("write_nxcansas needs at least one curve")
     if path.exists():
         raise FileExistsError(f"{path} exists; reduced files are never overwritten")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     meta = curves[0].metadata
     units = "1/cm" if meta.get("absolute", False) else "arbitrary"
-    try:
+    with published(path) as tmp:
         with h5py.File(tmp, "w-") as f:
             f.attrs["default"] = "sasentry01"
             f.attrs["file_name"] = path.name
@@ -129,10 +127,6 @@ def write_nxcansas(
             _write_sample(entry, meta)
             _write_instrument(entry, curves[0])
             _write_process(entry, curves, extra_notes or {})
-        os.link(tmp, path)  # atomic and exclusive: fails if path appeared meanwhile
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 

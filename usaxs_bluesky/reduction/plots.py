@@ -7,11 +7,12 @@ to import and 0.17-0.3 s per figure, more than the reduction itself.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from ..contract.publish import published
 
 __all__ = ["LogLogPlot", "save_png"]
 
@@ -119,11 +120,6 @@ class LogLogPlot:
 
 def save_png(img, path: Path) -> Path:
     """Write the Pillow image ``img`` to ``path`` under a temporary name, then link it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
+    with published(path) as tmp:
         img.save(tmp, format="PNG")
-        os.link(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path

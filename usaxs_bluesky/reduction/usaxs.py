@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..contract.geometry import q_from_ar, q_width, rocking_curve, slit_length
 from .common import ReducedCurve, ReductionError
 from .usaxs_raw import SATURATED_DARK_RATE, UsaxsRaw
 
@@ -31,7 +32,6 @@ __all__ = [
     "msaxs_correction",
     "pin_transmission",
     "r_of_q",
-    "slit_length",
     "smear",
     "smearing_matrix",
 ]
@@ -83,10 +83,6 @@ def compute_r(raw: UsaxsRaw) -> RCurve:
     if ok.sum() < 10:
         raise ReductionError(f"{raw.path}: fewer than 10 valid USAXS points")
     return RCurve(ar=raw.ar[ok], r=r[ok], rdev=rdev[ok], raw=raw)
-
-
-def _pearson7(x: np.ndarray, a: float, x0: float, hw: float, m: float) -> np.ndarray:
-    return a * (1.0 + ((x - x0) / hw) ** 2 * (2.0 ** (1.0 / m) - 1.0)) ** (-m)
 
 
 def least_squares_fit(
@@ -162,7 +158,7 @@ def fit_peak(ar: np.ndarray, r: np.ndarray, fraction: float = 0.4) -> PeakFit:
     scale_y = float(r[imax])
     u = (x - ar[imax]) / hw0
     q = least_squares_fit(
-        _pearson7,
+        rocking_curve,
         u,
         y / scale_y,
         [1.0, 0.0, 1.0, 2.0],
@@ -173,16 +169,6 @@ def fit_peak(ar: np.ndarray, r: np.ndarray, fraction: float = 0.4) -> PeakFit:
     return PeakFit(
         center=float(popt[1]), fwhm=float(2 * popt[2]), height=float(popt[0]), shape=float(popt[3])
     )
-
-
-def q_from_ar(ar: np.ndarray, ar0: float, wavelength: float) -> np.ndarray:
-    """Q = 4 pi sin((ar0 - ar)/2) / lambda (angles in degrees)."""
-    return 4 * np.pi * np.sin((ar0 - ar) * DEG / 2) / wavelength
-
-
-def slit_length(wavelength: float, upd_size: float, sdd: float) -> float:
-    """dQl = (2 pi / lambda) (UPDsize / 2) / SDD in 1/angstrom."""
-    return 2 * np.pi / wavelength * (upd_size / 2) / sdd
 
 
 def r_of_q(rc: RCurve, peak: PeakFit | None = None) -> tuple[np.ndarray, PeakFit]:
@@ -320,7 +306,7 @@ def absolute_usaxs(
     inten = diff / scale
     idev = ddev / scale
 
-    q_fwhm = 4 * np.pi * np.sin(w_rad / 2) / sample.wavelength
+    q_fwhm = q_width(pb.fwhm, sample.wavelength)
     if qmin is None:
         qmin = 1.5 * q_fwhm
         srt = np.argsort(qs)
@@ -419,8 +405,7 @@ def uncalibrated_usaxs(raw: UsaxsRaw, npoints: int = 250) -> ReducedCurve:
         raw = replace(raw, valid=raw.valid & ~bad[raw.upd_range])
     rc = compute_r(raw)
     q, peak = r_of_q(rc)
-    w_rad = peak.fwhm * DEG
-    q_fwhm = 4 * np.pi * np.sin(w_rad / 2) / raw.wavelength
+    q_fwhm = q_width(peak.fwhm, raw.wavelength)
     qmin = 1.5 * q_fwhm
     qv, rv, dv, width = log_rebin(
         q, rc.r / peak.height, rc.rdev / peak.height, qmin, q.max(), npoints

@@ -14,6 +14,8 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ..contract.geometry import MASK_TIMES, energy_from_wavelength, range_and_validity
+from ..contract.names import PLAN_NAME, STEP_PLAN_NAMES
 from .common import ReductionError, read_scalar, read_text
 
 __all__ = [
@@ -21,12 +23,9 @@ __all__ = [
     "UsaxsRaw",
     "clock_rate",
     "detect_usaxs_kind",
-    "fly_ranges",
     "read_usaxs",
 ]
 
-#: default dead times after a range change (s), ranges 0..4 (docs/physics.md)
-DEFAULT_MASK_TIMES = (0.002, 0.002, 0.003, 0.02, 0.17)
 #: a dark rate at or above this (counts/s) is a saturated, unusable dark reading
 SATURATED_DARK_RATE = 9.0e5
 #: fly-scan amplifier model code (usxRIO:femto:model) -> name used in the file
@@ -73,8 +72,8 @@ def detect_usaxs_kind(f: h5py.File) -> str | None:
     """Return "fly", "step" or None for an open HDF5 file."""
     if "entry/flyScan" in f and "entry/flyScan/mca3" in f:
         return "fly"
-    md = "entry/instrument/bluesky/metadata/plan_name"
-    if md in f and read_text(f, md) in ("uascan", "USAXSscan", "step_scan"):
+    md = f"entry/instrument/bluesky/metadata/{PLAN_NAME}"
+    if md in f and read_text(f, md) in STEP_PLAN_NAMES:
         return "step"
     if "entry/data/a_stage_r" in f and ("entry/data/PD_USAXS" in f or "entry/data/UPD" in f):
         return "step"
@@ -151,36 +150,6 @@ def _fly_amplifier(f: h5py.File) -> str:
     raise ReductionError(f"{f.filename}: no changes_<amplifier>_mcsChan range record in flyScan")
 
 
-def fly_ranges(
-    n: int, gain: np.ndarray, req: np.ndarray, chan: np.ndarray, t: np.ndarray, mask: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Amplifier range and validity per channel from the change records.
-
-    ``gain``, ``req`` and ``chan`` are the facility's ``changes_<amp>_ampGain``,
-    ``_ampReqGain`` and ``_mcsChan`` arrays, ``t`` the counting time of each
-    of the ``n`` channels (s) and ``mask`` the dead time per range (s).
-    """
-    rng = np.full(n, int(gain[-1]) if gain.size else 0, dtype=int)
-    valid = np.ones(n, dtype=bool)
-    starts = np.clip(chan.astype(int), 0, n)
-    for k in range(len(starts)):
-        a = starts[k]
-        b = starts[k + 1] if k + 1 < len(starts) else n
-        rng[a:b] = int(gain[k])
-        if gain[k] != req[k]:  # change requested, not done yet
-            valid[a:b] = False
-    cumt = np.concatenate([[0.0], np.cumsum(t)])
-    for k in range(len(starts)):
-        if k > 0 and gain[k] == gain[k - 1] and req[k] == req[k - 1]:
-            continue
-        r = int(np.clip(req[k], 0, len(mask) - 1))
-        a = starts[k]
-        # mask channels whose start lies within the dead time after the change
-        end = np.searchsorted(cumt, cumt[a] + mask[r], side="left")
-        valid[a : max(end, a + 1)] = False
-    return rng, valid
-
-
 def _meta_array(f: h5py.File, names: list[str], default: tuple[float, ...]) -> np.ndarray:
     out = []
     for k, name in enumerate(names):
@@ -232,17 +201,15 @@ def _read_fly(path: Path, f: h5py.File) -> UsaxsRaw:
             for r in range(5)
         ]
     )
-    mask_times = _meta_array(
-        f, [f"{md}/upd_amp_change_mask_time{r}" for r in range(5)], DEFAULT_MASK_TIMES
-    )
-    rng, valid = fly_ranges(n, gain_ch[:m], req_ch[:m], chan[:m], t, mask_times)
+    mask_times = _meta_array(f, [f"{md}/upd_amp_change_mask_time{r}" for r in range(5)], MASK_TIMES)
+    rng, valid = range_and_validity(n, gain_ch[:m], req_ch[:m], chan[:m], t, mask_times)
     valid &= (clock > 0) & (i0 > 0)
 
     i0_gain = read_scalar(f, f"{md}/I0AmpGain")
     wavelength = read_scalar(f, f"{md}/DCM_wavelength", required=False) or read_scalar(
         f, "entry/instrument/monochromator/wavelength"
     )
-    energy = read_scalar(f, f"{md}/DCM_energy", 12.398419843 / wavelength)
+    energy = read_scalar(f, f"{md}/DCM_energy", energy_from_wavelength(wavelength))
     thickness = read_scalar(f, "entry/sample/thickness", required=False)
     meta = {
         "amplifier": amp,
@@ -348,7 +315,9 @@ def _read_step(path: Path, f: h5py.File) -> UsaxsRaw:
         wavelength = _baseline(f, "monochromator_dcm_wavelength")
     if wavelength is None:
         raise ReductionError(f"{path}: wavelength is missing (entry/instrument/monochromator)")
-    energy = read_scalar(f, "entry/instrument/monochromator/energy", 12.398419843 / wavelength)
+    energy = read_scalar(
+        f, "entry/instrument/monochromator/energy", energy_from_wavelength(wavelength)
+    )
     ar_center = _baseline(f, "terms_USAXS_center_AR") or read_scalar(f, f"{_MD}/center")
     upd_size = _baseline(f, "terms_USAXS_diode_upd_size")
     if upd_size is None:

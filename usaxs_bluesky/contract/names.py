@@ -9,21 +9,43 @@ keys that a run does not have are skipped (never invented).
 
 from __future__ import annotations
 
+from .geometry import UPD_RANGES
+
 # --------------------------------------------------------------------------- runs
+#: ``plan_name`` of the runs (the writer picks the file layout by it)
 PLAN_FLY = "Flyscan"
 PLAN_STEP = "uascan"
 PLAN_SAXS = "SAXS"
 PLAN_WAXS = "WAXS"
+#: the plans a user calls for a sample (command files, queue); their runs carry the names above
+USAXS_SCAN = "USAXSscan"
+SAXS_EXP = "saxsExp"
+WAXS_EXP = "waxsExp"
+#: ``plan_name`` values (ours and older facility files) that mark a USAXS step scan
+STEP_PLAN_NAMES = (PLAN_STEP, USAXS_SCAN, "step_scan")
 
 PRIMARY = "primary"
 BASELINE = "baseline"
 
 # start-document keys
+PLAN_NAME = "plan_name"
+PLAN_ARGS = "plan_args"
 HDF5_PATH = "hdf5_path"
 HDF5_FILE = "hdf5_file"
+ORDER_NUMBER = "order_number"
+TECHNIQUE = "technique"
 TITLE = "title"
 USER_NAME = "user_name"
 THICKNESS_MM = "sample_thickness_mm"
+IS_BLANK = "is_blank"
+#: start keys every run must have (the metadata policy checks them)
+REQUIRED_KEYS = (TITLE, THICKNESS_MM, USER_NAME)
+
+#: metadata request item types that are quantities (need units; PVs read as numbers)
+QUANTITY_TYPES = ("float", "int")
+
+#: file endings of NeXus/HDF5 data files (raw files found on disk or in the catalog)
+NEXUS_SUFFIXES = (".h5", ".hdf", ".hdf5", ".nxs")
 
 # --------------------------------------------------------------------------- fly scan
 FLY_AR = "flyscan_ar"
@@ -73,7 +95,7 @@ TRD_GAIN = "amplifier_gains_TRD"
 ENERGY = "monochromator_energy"
 WAVELENGTH = "monochromator_wavelength"
 BEAM_CURRENT = "beam_current"
-RANGES = range(5)
+RANGES = range(UPD_RANGES)
 
 #: ``/entry/metadata`` of fly scans: facility name -> baseline / configuration key
 FLY_METADATA = {

@@ -5,8 +5,8 @@ Layout: ``<root>/YYYY-MM/MM_DD_<user>/MM_DD_<user>_<technique>/<sample>_<NNNN>.<
 number ``NNNN`` is one counter per user folder (:class:`OrderNumbers`).
 
 Files are written under a hidden temporary name in their final folder
-(``.<name>.partial-<random>``) and linked to their final name only when
-complete, never overwriting an existing file.
+(``.<name>.partial-<random>``, :mod:`.publish`) and linked to their final
+name only when complete, never overwriting an existing file.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import json
 import os
 import random
 import re
-import secrets
 import time
 import unicodedata
 from collections.abc import Iterator
@@ -24,6 +23,8 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
+from .publish import PARTIAL, partial_files, partial_path, publish, write_file
+
 TECHNIQUES = ("usaxs", "saxs", "waxs")
 SUFFIX = ".h5"
 #: file name ending per technique, as the facility names them
@@ -31,7 +32,6 @@ SUFFIXES = {"usaxs": SUFFIX, "saxs": ".hdf", "waxs": ".hdf"}
 DATA_SUFFIXES = tuple(sorted(set(SUFFIXES.values())))
 ORDER_FILE = ".order_numbers.json"
 """The order-number state of a user folder (hidden, beside the technique folders)."""
-PARTIAL = ".partial-"
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {
     f"{p}{i}" for p in ("COM", "LPT") for i in range(10)
 }
@@ -162,11 +162,8 @@ class OrderNumbers:
         return self.last
 
     def _save(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
         state = {"last": self.last, "title": self.title, "techniques": self.techniques}
-        temp = self.folder / f"{ORDER_FILE}{PARTIAL}{secrets.token_hex(6)}"
-        temp.write_text(json.dumps(state))
-        os.replace(temp, self.path)
+        write_file(self.path, json.dumps(state))
 
 
 def numbered_name(title: str, number: int, technique: str) -> str:
@@ -201,16 +198,6 @@ def next_data_path(folder: str | Path, sample: str, suffix: str = SUFFIX) -> Pat
     return folder / f"{stem}_{number:04d}{suffix}"
 
 
-def partial_files(final_path: str | Path) -> list[Path]:
-    """Return the in-progress partial files of ``final_path`` in its folder."""
-    final_path = Path(final_path)
-    prefix = f".{final_path.name}{PARTIAL}"
-    try:
-        return sorted(p for p in final_path.parent.iterdir() if p.name.startswith(prefix))
-    except FileNotFoundError:
-        return []
-
-
 class ExclusiveFile:
     """A file written under a hidden temporary name and linked to its final name when complete.
 
@@ -242,7 +229,7 @@ class ExclusiveFile:
         folder.mkdir(parents=True, exist_ok=True)
         if self.final_path.exists():
             raise FileExistsError(f"{self.final_path} exists; never overwritten")
-        temp = folder / f".{self.final_path.name}{PARTIAL}{secrets.token_hex(6)}"
+        temp = partial_path(self.final_path)
         os.close(os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
         self.temp_path, self.state = temp, "open"
         # Checked after creating ours: a writer that finishes links its final name before
@@ -257,15 +244,7 @@ class ExclusiveFile:
         """Link the partial file to the final name (never overwriting) and return the final path."""
         if self.state != "open" or self.temp_path is None:
             raise RuntimeError(f"{self.final_path}: cannot commit, file is {self.state}")
-        with open(self.temp_path, "rb") as stream:
-            os.fsync(stream.fileno())
-        try:
-            os.link(self.temp_path, self.final_path)
-        except FileExistsError:
-            raise FileExistsError(
-                f"{self.final_path} exists; data kept in {self.temp_path}"
-            ) from None
-        self.temp_path.unlink()
+        publish(self.temp_path, self.final_path)
         self.state = "committed"
         return self.final_path
 

@@ -9,7 +9,7 @@ from bluesky import RunEngine
 from bluesky import plan_stubs as bps
 from ophyd import Signal
 
-from usaxs_bluesky.callbacks.paths import ORDER_FILE, OrderNumbers, highest_order_number
+from usaxs_bluesky.contract.files import ORDER_FILE, OrderNumbers, highest_order_number
 from usaxs_bluesky.devices.data_files import DataFiles
 
 SESSION = [("blank", "usaxs"), ("blank", "saxs"), ("blank", "waxs")]

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from usaxs_bluesky.callbacks.paths import (
+from usaxs_bluesky.contract.files import (
     ExclusiveFile,
     data_folder,
     exclusive_output,
