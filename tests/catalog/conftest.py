@@ -126,3 +126,15 @@ def filled(tmp_path_factory, empty_catalog) -> Filled:
 def fresh(tmp_path, empty_catalog) -> Filled:
     """A catalog of one test's own (for tests that change it)."""
     return fill(tmp_path / "data", empty_catalog)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A PostgreSQL server of this test session (Debian's package); skip where it is absent."""
+    from .pgserver import postgres_server, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    with postgres_server() as server:
+        yield server

@@ -19,7 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, literal_column, or_
+from sqlalchemy import Text, and_, func, literal_column, or_, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
 from tiled.catalog import orm
 from tiled.catalog.adapter import CatalogNodeAdapter
 from tiled.queries import Comparison, Eq, In, Like, Operator, QueryValueError, Regex
@@ -28,6 +29,7 @@ from tiled.utils import UnsupportedQueryType
 
 from .files import FILES_KEY
 from .indexes import INDEXED_KEYS, json_path
+from .pg import pg_expression
 
 RUN_SECTIONS = ("start", "stop", "summary", FILES_KEY)
 START = "start"
@@ -50,15 +52,25 @@ def _dialect(tree: Any) -> str:
 
 
 def metadata_value(key: str, dialect: str, as_type: str = "as_string") -> Any:
-    """The SQL expression of metadata ``key``: on SQLite, for an indexed key, with a literal path.
+    """The SQL expression of metadata ``key``: for an indexed key, with a literal path.
 
-    ``json_extract(nodes.metadata, '$.start.user_name')`` is the expression of the
-    index (:mod:`.indexes`), so SQLite uses it; Tiled's own expression binds the path.
-    ``as_type`` is Tiled's typed accessor for the other cases (``as_integer`` ...).
+    ``json_extract(nodes.metadata, '$.start.user_name')`` on SQLite and
+    ``nodes.metadata #>> '{start,user_name}'`` (text) on PostgreSQL are the
+    expressions of the indexes (:mod:`.indexes`, :mod:`.pg`), so the database
+    uses them; Tiled's own expression binds the path. ``as_type`` is Tiled's
+    typed accessor for the other cases (``as_integer`` ...).
     """
-    if dialect == "sqlite" and key in INDEXED_KEYS:
-        return func.json_extract(orm.Node.metadata_, literal_column(f"'{json_path(key)}'"))
+    if key in INDEXED_KEYS:
+        if dialect == "sqlite":
+            return func.json_extract(orm.Node.metadata_, literal_column(f"'{json_path(key)}'"))
+        if dialect == "postgresql" and as_type == "as_string":
+            return literal_column(pg_expression(key, text=True), type_=Text)
     return getattr(orm.Node.metadata_[key.split(".")], as_type)()
+
+
+def pg_jsonb(key: str) -> Any:
+    """The JSONB value of indexed ``key`` on PostgreSQL (``nodes.metadata #> '{start,time}'``)."""
+    return literal_column(pg_expression(key), type_=JSONB)
 
 
 _OPERATORS = {
@@ -69,12 +81,13 @@ _OPERATORS = {
 }
 
 
-def _indexed(query_type: type, condition: Any) -> Any:
-    """A translator using ``condition(query)`` on SQLite for indexed keys, else Tiled's own."""
+def _indexed(query_type: type, **conditions: Any) -> Any:
+    """A translator using ``conditions[dialect](query)`` for indexed keys, else Tiled's own."""
     tiled_translator = CatalogNodeAdapter.query_registry.dispatch(query_type)
 
     def translate(query: Any, tree: Any) -> Any:
-        if _dialect(tree) != "sqlite" or query.key not in INDEXED_KEYS:
+        condition = conditions.get(_dialect(tree))
+        if condition is None or query.key not in INDEXED_KEYS:
             return tiled_translator(query, tree)
         return tree.new_variation(conditions=tree.conditions + [condition(query)])
 
@@ -89,8 +102,18 @@ def _comparison(query: Comparison) -> Any:
     return _OPERATORS[Operator(query.operator)](metadata_value(query.key, "sqlite"), query.value)
 
 
+def _pg_comparison(query: Comparison) -> Any:
+    """JSONB against JSONB, as Tiled compares (numbers as numbers), on the indexed expression."""
+    operation = _OPERATORS[Operator(query.operator)]
+    return operation(pg_jsonb(query.key), type_coerce(query.value, JSONB))
+
+
 def _like(query: Like) -> Any:
     return metadata_value(query.key, "sqlite").like(query.pattern)
+
+
+def _pg_like(query: Like) -> Any:
+    return metadata_value(query.key, "postgresql").like(query.pattern)
 
 
 def _in(query: In) -> Any:
@@ -262,10 +285,13 @@ SERVER_QUERIES = {
     "partial_uid": PartialUIDQuery,
 }
 
-CatalogNodeAdapter.register_query(Eq, _indexed(Eq, _eq))
-CatalogNodeAdapter.register_query(Comparison, _indexed(Comparison, _comparison))
-CatalogNodeAdapter.register_query(Like, _indexed(Like, _like))
-CatalogNodeAdapter.register_query(In, _indexed(In, _in))
+# On PostgreSQL Eq and In keep Tiled's "metadata @> {...}", served by the catalog's GIN index.
+CatalogNodeAdapter.register_query(Eq, _indexed(Eq, sqlite=_eq))
+CatalogNodeAdapter.register_query(
+    Comparison, _indexed(Comparison, sqlite=_comparison, postgresql=_pg_comparison)
+)
+CatalogNodeAdapter.register_query(Like, _indexed(Like, sqlite=_like, postgresql=_pg_like))
+CatalogNodeAdapter.register_query(In, _indexed(In, sqlite=_in))
 CatalogNodeAdapter.register_query(Regex, _regex)
 CatalogNodeAdapter.register_query(TimeRangeQuery, _time_range)
 CatalogNodeAdapter.register_query(ScanIDQuery, _scan_id)
