@@ -20,12 +20,13 @@ from event_model import compose_run
 from tiled.queries import Comparison, Eq, In, Like, Regex
 
 from usaxs_bluesky.catalog import direct
+from usaxs_bluesky.catalog.integrity import reindex
 from usaxs_bluesky.catalog.pg import TRIGRAM_INDEX, catalog_uri_of, is_postgresql, tables_uri_of
 from usaxs_bluesky.catalog.retention import retention_report
 from usaxs_bluesky.catalog.search import Criteria, search_page, search_runs
 from usaxs_bluesky.catalog.store import open_catalog
 
-from .conftest import DAY, NOW, copy_empty_catalog
+from .conftest import DAY, NOW, copy_empty_catalog, write_nexus
 from .served import KEYS_YAML, headers, usaxs_serve
 
 # user, title, plan, proposal, scan id, age (days)
@@ -278,3 +279,22 @@ def test_uris(uri, catalog, tables):
 @pytest.mark.parametrize("uri", [None, "", "sqlite:///x.db", "http://host/api", "postgres"])
 def test_not_postgresql(uri):
     assert not is_postgresql(uri)
+
+
+def test_reindex_into_postgresql(pg_server, tmp_path):
+    """Migration: ``reindex`` of an embedded catalog's files fills a PostgreSQL catalog."""
+    folder = tmp_path / "files"
+    for docs in DOCUMENTS[:4]:
+        start, stop = docs[0][1], docs[-1][1]
+        write_nexus(folder / f"{start['uid'][:8]}.h5", start, stop)
+    uri = pg_server.create_database("usaxs_test_reindex")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        catalog = open_catalog(tmp_path / "data", catalog_uri=uri, create=True)
+    result = reindex(catalog, folder)
+    assert len(result.created) == 4 and result.recorded == 4 and not result.skipped
+    again = reindex(catalog, folder)
+    assert not again.created and len(again.present) == 4
+    bob = search_page(catalog, Criteria(user="bob"), limit=10)
+    assert [run.sample for run in bob.runs] == ["Spheres 50%_a", "spheres 50x_b"]
+    assert all(len(run.files) == 1 for run in bob.runs)
