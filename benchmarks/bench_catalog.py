@@ -157,7 +157,7 @@ def criteria_cases(rng: random.Random) -> dict[str, Criteria]:
 
 def plain_sql(db: sqlite3.Connection, criteria: Criteria) -> int:
     """The lower bound: count and first page of keys, same conditions, on an open connection."""
-    where, params = direct.where_clause(criteria)
+    where, params = direct.where_clause(criteria, titles=True)
     total = db.execute(f"SELECT count(*) FROM nodes WHERE {where}", params).fetchone()[0]
     db.execute(
         f"SELECT key FROM nodes WHERE {where} ORDER BY {direct.order_by(criteria)} LIMIT {PAGE}",

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text, and_, func, literal_column, or_, type_coerce
+from sqlalchemy import Text, and_, func, literal_column, or_, text, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from tiled.catalog import orm
 from tiled.catalog.adapter import CatalogNodeAdapter
@@ -28,7 +28,7 @@ from tiled.query_registration import QueryRegistry, default_query_registry
 from tiled.utils import UnsupportedQueryType
 
 from .files import FILES_KEY
-from .indexes import INDEXED_KEYS, json_path
+from .indexes import INDEXED_KEYS, json_path, title_condition
 from .pg import pg_expression
 
 RUN_SECTIONS = ("start", "stop", "summary", FILES_KEY)
@@ -36,6 +36,7 @@ START = "start"
 TIME_KEY = "start.time"
 SCAN_ID_KEY = "start.scan_id"
 UID_KEY = "start.uid"
+TITLE_KEY = "start.title"
 MIN_PARTIAL_UID = 5
 MAX_PATTERN = 1000
 _UID_CHARS = re.compile(r"^[0-9a-fA-F-]+$")
@@ -135,8 +136,13 @@ def regex_condition(query: Regex, dialect: str) -> Any:
 
 
 def _regex(query: Regex, tree: Any) -> Any:
-    condition = regex_condition(query, _dialect(tree))
-    return tree.new_variation(conditions=tree.conditions + [condition])
+    dialect = _dialect(tree)
+    conditions = [regex_condition(query, dialect)]
+    if dialect == "sqlite" and query.key == TITLE_KEY and not query.case_sensitive:
+        prefilter = title_condition(query.pattern)  # the trigram index of the titles
+        if prefilter:
+            conditions.insert(0, text(prefilter))
+    return tree.new_variation(conditions=tree.conditions + conditions)
 
 
 def check_pattern(pattern: str, name: str) -> None:
