@@ -11,9 +11,11 @@ combined it times the first page (100 runs, newest first, with the total):
 search through the embedded Tiled catalog) and the plain-SQL lower bound
 (the same conditions, selecting only keys, on an open connection), with
 statements per query. Cold ``usaxs find`` is timed against the ``sqlite3``
-CLI running the same query. Ingest: TiledWriter replay through the API (the
-path of ``catalog reindex``), adapter ``create_node``, batch SQL.
-Prints tables; no asserts.
+CLI running the same query. Ingest: TiledWriter replay through the API,
+``catalog reindex`` one request per run and batched (:mod:`usaxs_bluesky.catalog.batch`),
+adapter ``create_node``, batch SQL. PostgreSQL (skipped with its reason where
+Debian's package is absent): a throwaway server, the same synthetic runs, the
+Tiled path against the plain SQL of the same conditions. Prints tables; no asserts.
 """
 
 from __future__ import annotations
