@@ -218,8 +218,8 @@ def find_rows(data_dir: Path, rng: random.Random, queries: int, tiled_queries: i
 
 
 def pg_where(criteria: Criteria) -> tuple[str, list]:
-    """The PostgreSQL conditions the Tiled path runs (``@>`` for Eq, the literal-path JSONB
-    and trigram expressions of :mod:`usaxs_bluesky.catalog.pg`), with ``$n`` parameters."""
+    """The PostgreSQL conditions the Tiled path runs (the literal-path JSONB and trigram
+    expressions of :mod:`usaxs_bluesky.catalog.pg`), with ``$n`` parameters."""
     conditions = ["nodes.parent = (SELECT id FROM nodes WHERE parent IS NULL)"]
     params: list = []
 
@@ -229,9 +229,8 @@ def pg_where(criteria: Criteria) -> tuple[str, list]:
 
     for key, value in (("user_name", criteria.user), ("plan_name", criteria.plan)):
         if value:
-            conditions.append(
-                f"nodes.metadata @> {param(json.dumps({'start': {key: value}}))}::jsonb"
-            )
+            expression = pg_expression(f"start.{key}")
+            conditions.append(f"{expression} = {param(json.dumps(value))}::jsonb")
     if criteria.since is not None:
         conditions.append(
             f"{pg_expression('start.time')} >= to_jsonb({param(criteria.since)}::float8)"

@@ -166,6 +166,7 @@ QUERIES = [
     [Eq("start.hdf5_file", "Glass_0011.h5")],
     [Like("start.hdf5_file", "%_004_.h5")],
     [In("start.user_name", ["bob", "carol"])],
+    [Eq("start.user_name", "bob"), Comparison("gt", "start.time", NOW - 150 * DAY)],
     [Regex("start.hdf5_file", r"^sph", case_sensitive=False)],
     [Eq("start.user_name", "dora"), Regex("start.title", "größe", case_sensitive=False)],
 ]
@@ -224,6 +225,8 @@ def test_indexes_serve_the_search(both, pg_server):
 
     time_plan = plan(f"{pg_expression('start.time')} >= '1'::jsonb")
     assert "ix_usaxs_time" in time_plan
+    user_plan = plan(f"{pg_expression('start.user_name')} = '\"dora\"'::jsonb")
+    assert "ix_usaxs_user" in user_plan
     sample_plan = plan(f"{pg_expression('start.title', text=True)} ~* 'chant'")
     assert TRIGRAM_INDEX in sample_plan
 

@@ -8,14 +8,14 @@ once it plans the statement generically; for the keys of
 :data:`~.indexes.INDEXED_KEYS` :mod:`.queries` writes the path as a
 literal, the same expression as these indexes:
 
-- ``(parent, metadata #> '{start,<key>}')`` b-trees, for ``Comparison`` and
-  ``In`` (a date range, scan ids) and ordering;
+- ``(parent, metadata #> '{start,<key>}')`` b-trees, for ``Eq`` and
+  ``Comparison`` (a user, a date range, scan ids);
 - a ``pg_trgm`` GIN index on ``metadata #>> '{start,title}'`` for the sample
   (``~*``: a case-insensitive substring or glob, any script).
 
-``Eq`` keeps Tiled's ``metadata @> {...}``, which uses the catalog's own GIN
-index. :func:`ensure_pg_indexes` makes the indexes (idempotent) and renews
-the planner's statistics.
+``In`` (and ``Eq`` with a list or mapping) keeps Tiled's ``metadata @> {...}``,
+which uses the catalog's own GIN index. :func:`ensure_pg_indexes` makes the
+indexes (idempotent) and renews the planner's statistics.
 """
 
 from __future__ import annotations

@@ -88,11 +88,16 @@ def _indexed(query_type: type, **conditions: Any) -> Any:
 
     def translate(query: Any, tree: Any) -> Any:
         condition = conditions.get(_dialect(tree))
-        if condition is None or query.key not in INDEXED_KEYS:
+        if condition is None or query.key not in INDEXED_KEYS or not _scalar(query):
             return tiled_translator(query, tree)
         return tree.new_variation(conditions=tree.conditions + [condition(query)])
 
     return translate
+
+
+def _scalar(query: Any) -> bool:
+    """True unless the query compares with a list or mapping (Tiled's containment then)."""
+    return not isinstance(getattr(query, "value", None), dict | list) or isinstance(query, In)
 
 
 def _eq(query: Eq) -> Any:
@@ -101,6 +106,11 @@ def _eq(query: Eq) -> Any:
 
 def _comparison(query: Comparison) -> Any:
     return _OPERATORS[Operator(query.operator)](metadata_value(query.key, "sqlite"), query.value)
+
+
+def _pg_eq(query: Eq) -> Any:
+    """JSONB equality on the indexed expression (a b-tree walk of the matches only)."""
+    return pg_jsonb(query.key) == type_coerce(query.value, JSONB)
 
 
 def _pg_comparison(query: Comparison) -> Any:
@@ -291,8 +301,8 @@ SERVER_QUERIES = {
     "partial_uid": PartialUIDQuery,
 }
 
-# On PostgreSQL Eq and In keep Tiled's "metadata @> {...}", served by the catalog's GIN index.
-CatalogNodeAdapter.register_query(Eq, _indexed(Eq, sqlite=_eq))
+# On PostgreSQL In keeps Tiled's "metadata @> {...}", served by the catalog's GIN index.
+CatalogNodeAdapter.register_query(Eq, _indexed(Eq, sqlite=_eq, postgresql=_pg_eq))
 CatalogNodeAdapter.register_query(
     Comparison, _indexed(Comparison, sqlite=_comparison, postgresql=_pg_comparison)
 )
