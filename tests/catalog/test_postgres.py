@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import datetime
 import warnings
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,9 +21,10 @@ from event_model import compose_run
 from tiled.queries import Comparison, Eq, In, Like, Regex
 
 from usaxs_bluesky.catalog import direct
+from usaxs_bluesky.catalog.export import export_runs, verify_export
 from usaxs_bluesky.catalog.integrity import reindex
 from usaxs_bluesky.catalog.pg import TRIGRAM_INDEX, catalog_uri_of, is_postgresql, tables_uri_of
-from usaxs_bluesky.catalog.retention import retention_report
+from usaxs_bluesky.catalog.retention import prune, prune_candidates, retention_report
 from usaxs_bluesky.catalog.search import Criteria, search_page, search_runs
 from usaxs_bluesky.catalog.store import open_catalog
 
@@ -284,16 +286,18 @@ def test_not_postgresql(uri):
     assert not is_postgresql(uri)
 
 
-def test_reindex_into_postgresql(pg_server, tmp_path):
-    """Migration: ``reindex`` of an embedded catalog's files fills a PostgreSQL catalog."""
-    folder = tmp_path / "files"
+def test_reindex_export_prune_on_postgresql(pg_server, tmp_path):
+    """Migration: ``reindex`` of an embedded catalog's files fills a PostgreSQL catalog;
+    export and retention work on it."""
+    data_dir = tmp_path / "data"
+    folder = data_dir / "files"
     for docs in DOCUMENTS[:4]:
         start, stop = docs[0][1], docs[-1][1]
         write_nexus(folder / f"{start['uid'][:8]}.h5", start, stop)
     uri = pg_server.create_database("usaxs_test_reindex")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        catalog = open_catalog(tmp_path / "data", catalog_uri=uri, create=True)
+        catalog = open_catalog(data_dir, catalog_uri=uri, create=True)
     result = reindex(catalog, folder)
     assert len(result.created) == 4 and result.recorded == 4 and not result.skipped
     again = reindex(catalog, folder)
@@ -301,3 +305,10 @@ def test_reindex_into_postgresql(pg_server, tmp_path):
     bob = search_page(catalog, Criteria(user="bob"), limit=10)
     assert [run.sample for run in bob.runs] == ["Spheres 50%_a", "spheres 50x_b"]
     assert all(len(run.files) == 1 for run in bob.runs)
+    exported = export_runs(bob.runs, tmp_path / "usb", data_dir=data_dir)
+    assert exported.copied == 2 and verify_export(tmp_path / "usb") == []
+    old = prune_candidates(catalog, 150, now=NOW)
+    assert [run.sample for run in old] == ["spheres 50x_b"]
+    prune(catalog, old, data_dir)
+    assert not Path(old[0].files[0].path).exists()
+    assert search_page(catalog, Criteria(user="bob"), limit=10).total == 1
