@@ -132,3 +132,19 @@ def test_fragments(pattern, fragments):
 )
 def test_match_text(sample, match):
     assert title_match(sample_regex(sample)) == match
+
+
+@pytest.mark.parametrize(
+    "criteria, prefiltered",
+    [
+        (Criteria(sample="glassy"), True),
+        (Criteria(sample="glassy", user="u"), False),
+        (Criteria(sample="glassy", plan="SAXS"), False),
+        (Criteria(sample="glassy", since=0.0), False),  # epoch 0 is a bound too
+        (Criteria(sample="glassy", until=5.0), False),
+    ],
+)
+def test_prefilter_for_a_sample_alone(criteria, prefiltered):
+    """With other criteria their b-trees narrow first; the trigram set would lead instead."""
+    where, _ = direct.where_clause(criteria, titles=True)
+    assert (TITLE_TABLE in where) is prefiltered

@@ -42,7 +42,8 @@ def _regexp(pattern: str, value: Any) -> bool | None:
 def where_clause(criteria: Criteria, *, titles: bool = False) -> tuple[str, list[Any]]:
     """Return the SQL condition (on runs under the root) of ``criteria`` and its parameters.
 
-    With ``titles`` (the catalog has the title table) a sample also has its trigram prefilter.
+    With ``titles`` (the catalog has the title table) a sample alone also has its trigram
+    prefilter.
     """
     conditions = ["nodes.parent = (SELECT id FROM nodes WHERE parent IS NULL)"]
     params: list[Any] = []
@@ -58,7 +59,13 @@ def where_clause(criteria: Criteria, *, titles: bool = False) -> tuple[str, list
         params.append(float(criteria.until))
     if criteria.sample:
         pattern = sample_regex(criteria.sample)
-        prefilter = title_condition(pattern) if titles else None
+        alone = (
+            not (criteria.user or criteria.plan)
+            and criteria.since is None
+            and criteria.until is None
+        )
+        # with other criteria their indexes narrow first; the trigram set would lead instead
+        prefilter = title_condition(pattern) if titles and alone else None
         if prefilter:
             conditions.append(prefilter)
         conditions.append(f"{sqlite_expression('start.title')} REGEXP ?")

@@ -148,7 +148,8 @@ def regex_condition(query: Regex, dialect: str) -> Any:
 def _regex(query: Regex, tree: Any) -> Any:
     dialect = _dialect(tree)
     conditions = [regex_condition(query, dialect)]
-    if dialect == "sqlite" and query.key == TITLE_KEY and not query.case_sensitive:
+    # only a sample alone: with other conditions their indexes narrow first (as in .direct)
+    if dialect == "sqlite" and query.key == TITLE_KEY and not tree.conditions:
         prefilter = title_condition(query.pattern)  # the trigram index of the titles
         if prefilter:
             conditions.insert(0, text(prefilter))
