@@ -11,9 +11,11 @@ combined it times the first page (100 runs, newest first, with the total):
 search through the embedded Tiled catalog) and the plain-SQL lower bound
 (the same conditions, selecting only keys, on an open connection), with
 statements per query. Cold ``usaxs find`` is timed against the ``sqlite3``
-CLI running the same query. Ingest: TiledWriter replay through the API (the
-path of ``catalog reindex``), adapter ``create_node``, batch SQL.
-Prints tables; no asserts.
+CLI running the same query. Ingest: TiledWriter replay through the API,
+``catalog reindex`` one request per run and batched (:mod:`usaxs_bluesky.catalog.batch`),
+adapter ``create_node``, batch SQL. PostgreSQL (skipped with its reason where
+Debian's package is absent): a throwaway server, the same synthetic runs, the
+Tiled path against the plain SQL of the same conditions. Prints tables; no asserts.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import random
 import shutil
 import sqlite3
@@ -38,10 +41,14 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from tiled.structures.core import Spec, StructureFamily
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the PostgreSQL helper
+
 from usaxs_bluesky.catalog import direct
 from usaxs_bluesky.catalog.export import export_runs
 from usaxs_bluesky.catalog.files import FileRecorder
-from usaxs_bluesky.catalog.search import Criteria, search_page, search_runs
+from usaxs_bluesky.catalog.integrity import reindex
+from usaxs_bluesky.catalog.pg import ensure_pg_indexes, pg_expression, tables_uri_of
+from usaxs_bluesky.catalog.search import Criteria, sample_regex, search_page, search_runs
 from usaxs_bluesky.catalog.server import catalog_adapter
 from usaxs_bluesky.catalog.store import open_catalog
 
@@ -152,7 +159,7 @@ def criteria_cases(rng: random.Random) -> dict[str, Criteria]:
 
 def plain_sql(db: sqlite3.Connection, criteria: Criteria) -> int:
     """The lower bound: count and first page of keys, same conditions, on an open connection."""
-    where, params = direct.where_clause(criteria)
+    where, params = direct.where_clause(criteria, titles=True)
     total = db.execute(f"SELECT count(*) FROM nodes WHERE {where}", params).fetchone()[0]
     db.execute(
         f"SELECT key FROM nodes WHERE {where} ORDER BY {direct.order_by(criteria)} LIMIT {PAGE}",
@@ -162,8 +169,9 @@ def plain_sql(db: sqlite3.Connection, criteria: Criteria) -> int:
 
 
 def _stats(times: list[float]) -> tuple[float, float]:
+    """Median and 95th percentile (nearest rank) of ``times``."""
     times = sorted(times)
-    return statistics.median(times), times[int(0.95 * (len(times) - 1))]
+    return statistics.median(times), times[math.ceil(0.95 * len(times)) - 1]
 
 
 class StatementCounter:
@@ -207,6 +215,153 @@ def find_rows(data_dir: Path, rng: random.Random, queries: int, tiled_queries: i
         )  # fmt: skip
     db.close()
     return rows
+
+
+def pg_where(criteria: Criteria) -> tuple[str, list]:
+    """The PostgreSQL conditions the Tiled path runs (the literal-path JSONB and trigram
+    expressions of :mod:`usaxs_bluesky.catalog.pg`), with ``$n`` parameters."""
+    conditions = ["nodes.parent = (SELECT id FROM nodes WHERE parent IS NULL)"]
+    params: list = []
+
+    def param(value) -> str:
+        params.append(value)
+        return f"${len(params)}"
+
+    for key, value in (("user_name", criteria.user), ("plan_name", criteria.plan)):
+        if value:
+            expression = pg_expression(f"start.{key}")
+            conditions.append(f"{expression} = {param(json.dumps(value))}::jsonb")
+    if criteria.since is not None:
+        conditions.append(
+            f"{pg_expression('start.time')} >= to_jsonb({param(criteria.since)}::float8)"
+        )
+    if criteria.until is not None:
+        conditions.append(
+            f"{pg_expression('start.time')} < to_jsonb({param(criteria.until)}::float8)"
+        )
+    if criteria.sample:
+        text = pg_expression("start.title", text=True)
+        conditions.append(f"{text} ~* {param(sample_regex(criteria.sample))}")
+    return " AND ".join(conditions), params
+
+
+async def pg_bulk_insert(uri: str, rng: random.Random, n: int) -> float:
+    """Insert ``n`` run nodes in one PostgreSQL transaction (the closure trigger runs); runs/s."""
+    import asyncpg
+
+    rows = []
+    for _ in range(n):
+        start, stop = synthetic_docs(rng)
+        rows.append((start["uid"], json.dumps({"start": start, "stop": stop}), json.dumps([SPEC])))
+    connection = await asyncpg.connect(tables_uri_of(uri))
+    t0 = time.perf_counter()
+    try:
+        async with connection.transaction():
+            root = await connection.fetchval("SELECT id FROM nodes WHERE parent IS NULL")
+            await connection.executemany(
+                "INSERT INTO nodes (parent, key, structure_family, metadata, specs) "
+                f"VALUES ({root}, $1, 'container', $2::jsonb, $3::jsonb)",
+                rows,
+            )
+    finally:
+        await connection.close()
+    return n / (time.perf_counter() - t0)
+
+
+def pg_find_rows(catalog, uri: str, rng: random.Random, queries: int, tiled_queries: int):
+    """Per criterion: (name, mean hits, tiled med/p95, plain med/p95, stmts) on PostgreSQL,
+    through the in-process client ``catalog`` (one per process: Tiled pools its connections)."""
+    import asyncpg
+
+    counter = StatementCounter()
+    cases = [criteria_cases(rng) for _ in range(queries)]
+    loop = asyncio.new_event_loop()
+    connection = loop.run_until_complete(asyncpg.connect(tables_uri_of(uri)))
+
+    def plain(criteria: Criteria) -> int:
+        where, params = pg_where(criteria)
+        total = loop.run_until_complete(
+            connection.fetchval(f"SELECT count(*) FROM nodes WHERE {where}", *params)
+        )
+        loop.run_until_complete(connection.fetch(
+            f"SELECT key FROM nodes WHERE {where} ORDER BY {pg_expression('start.time')} DESC, "
+            f"nodes.id DESC LIMIT {PAGE}", *params))  # fmt: skip
+        return total
+
+    rows = []
+    for name in cases[0]:
+        t_plain, t_tiled, hits, statements = [], [], [], []
+        for i, case in enumerate(c[name] for c in cases):
+            t0 = time.perf_counter()
+            total = plain(case)
+            t_plain.append((time.perf_counter() - t0) * 1000)
+            hits.append(total)
+            if i < tiled_queries:
+                before = counter.count
+                t0 = time.perf_counter()
+                assert search_page(catalog, case, limit=PAGE).total == total
+                t_tiled.append((time.perf_counter() - t0) * 1000)
+                statements.append(counter.count - before)
+        rows.append((name, statistics.mean(hits), *_stats(t_tiled), *_stats(t_plain),
+                     statistics.mean(statements)))  # fmt: skip
+    loop.run_until_complete(connection.close())
+    loop.close()
+    return rows
+
+
+def run_postgres(workdir: Path, sizes: list[int], rng: random.Random, args) -> None:
+    """Ingest and find on a throwaway PostgreSQL server (Debian's package)."""
+    from catalog.pgserver import postgres_server, unavailable_reason
+
+    if unavailable_reason():
+        print(f"PostgreSQL skipped: {unavailable_reason()}")
+        return
+    with postgres_server() as server:
+        uri = server.create_database("bench_catalog")
+        pg_dir = workdir / "pg"
+        catalog = open_catalog(pg_dir, catalog_uri=uri, create=True)
+        rate = ingest_tiledwriter(catalog, rng, args.http_sample)
+        print(f"PostgreSQL: {'TiledWriter replay':34}  {args.http_sample:>7}  {rate:>8.1f}")
+        have = args.http_sample
+        for n in sizes:
+            rate = asyncio.run(pg_bulk_insert(uri, rng, n - have))
+            print(
+                f"PostgreSQL: {'batch SQL insert, one transaction':34}  {n - have:>7}  {rate:>8.1f}"
+            )
+            have = n
+            t0 = time.perf_counter()
+            ensure_pg_indexes(uri)
+            print(f"PostgreSQL index + ANALYZE {n} runs: {time.perf_counter() - t0:.1f} s")
+            rows = pg_find_rows(catalog, uri, rng, args.queries, args.tiled_queries)
+            print(f"\nPostgreSQL find, first page of {PAGE} + total, at {n} runs (ms)")
+            print(f"{'criterion':22} {'hits':>8} {'tiled':>7} {'p95':>7} {'plain':>7} {'p95':>7}"
+                  f" {'ratio':>6} {'stmts':>5}")  # fmt: skip
+            for name, hits, t50, t95, p50, p95, stmts in rows:
+                print(f"{name:22} {hits:>8.0f} {t50:>7.2f} {t95:>7.2f} {p50:>7.2f} {p95:>7.2f}"
+                      f" {t50 / p50:>6.1f} {stmts:>5.0f}")  # fmt: skip
+            print()
+
+
+def reindex_rate(workdir: Path, n: int) -> tuple[float, float]:
+    """Runs/s of ``reindex`` over ``n`` start/stop-only NeXus files: one request per run
+    (a server) and batched SQL (the embedded catalog)."""
+    from catalog.conftest import write_nexus
+
+    folder = workdir / "reindex_files"
+    rng = random.Random(7)
+    for i in range(n):
+        start, stop = synthetic_docs(rng)
+        write_nexus(folder / f"run_{i:05d}.h5", start, stop)
+    rates = []
+    for name, batched in (("one_by_one", False), ("batched", True)):
+        data_dir = workdir / f"reindex_{name}"
+        catalog = open_catalog(data_dir)
+        catalog_db = data_dir / "catalog" / "catalog.db" if batched else None
+        t0 = time.perf_counter()
+        result = reindex(catalog, folder, catalog_db=catalog_db)
+        rates.append(n / (time.perf_counter() - t0))
+        assert len(result.created) == n
+    return rates[0], rates[1]
 
 
 def cold_find(data_dir: Path, repeat: int = 5) -> tuple[float, float]:
@@ -267,6 +422,9 @@ def main() -> None:
     parser.add_argument("--tiled-queries", type=int, default=5, help="of those, through Tiled")
     parser.add_argument("--adapter-sample", type=int, default=1000, help="runs via create_node")
     parser.add_argument("--export-mb", type=int, default=0, help="0: skip the export benchmark")
+    parser.add_argument("--reindex-sample", type=int, default=300, help="files reindexed")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     warnings.simplefilter("ignore")
@@ -278,6 +436,13 @@ def main() -> None:
         for name, func in (("TiledWriter replay (reindex path)", ingest_tiledwriter),
                            ("client create_container (HTTP)", ingest_client)):  # fmt: skip
             print(f"{name:38}  {args.http_sample:>7}  {func(catalog, rng, args.http_sample):>8.1f}")
+        one, batched = reindex_rate(workdir, args.reindex_sample)
+        print(f"{'reindex, one request per run':38}  {args.reindex_sample:>7}  {one:>8.1f}")
+        print(f"{'reindex, batched SQL (embedded)':38}  {args.reindex_sample:>7}  {batched:>8.1f}")
+        if not args.no_postgres:
+            run_postgres(workdir, sizes, rng, args)
+        if args.no_sqlite:
+            return
         adapter_dir = workdir / "adapter"
         open_catalog(adapter_dir)
         rate = ingest_adapter(catalog_adapter(adapter_dir), rng, args.adapter_sample)

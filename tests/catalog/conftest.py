@@ -141,3 +141,15 @@ def readfromtiled():
         yield importlib.import_module("readfromtiled")
     finally:
         sys.path.remove(str(MATILDA))
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A PostgreSQL server of this test session (Debian's package); skip where it is absent."""
+    from .pgserver import postgres_server, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    with postgres_server() as server:
+        yield server

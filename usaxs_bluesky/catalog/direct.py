@@ -18,7 +18,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from .indexes import sqlite_expression
+from .indexes import has_title_table, sqlite_expression, title_condition
 from .relocate import CATALOG_DIR, data_root, follow_move
 from .search import (
     Criteria,
@@ -39,8 +39,12 @@ def _regexp(pattern: str, value: Any) -> bool | None:
     return None if value is None else re.search(pattern, str(value)) is not None
 
 
-def where_clause(criteria: Criteria) -> tuple[str, list[Any]]:
-    """Return the SQL condition (on runs under the root) of ``criteria`` and its parameters."""
+def where_clause(criteria: Criteria, *, titles: bool = False) -> tuple[str, list[Any]]:
+    """Return the SQL condition (on runs under the root) of ``criteria`` and its parameters.
+
+    With ``titles`` (the catalog has the title table) a sample alone also has its trigram
+    prefilter.
+    """
     conditions = ["nodes.parent = (SELECT id FROM nodes WHERE parent IS NULL)"]
     params: list[Any] = []
     for key, value in (("start.user_name", criteria.user), ("start.plan_name", criteria.plan)):
@@ -54,8 +58,18 @@ def where_clause(criteria: Criteria) -> tuple[str, list[Any]]:
         conditions.append(f"{TIME} < ?")
         params.append(float(criteria.until))
     if criteria.sample:
+        pattern = sample_regex(criteria.sample)
+        alone = (
+            not (criteria.user or criteria.plan)
+            and criteria.since is None
+            and criteria.until is None
+        )
+        # with other criteria their indexes narrow first; the trigram set would lead instead
+        prefilter = title_condition(pattern) if titles and alone else None
+        if prefilter:
+            conditions.append(prefilter)
         conditions.append(f"{sqlite_expression('start.title')} REGEXP ?")
-        params.append(f"(?i){sample_regex(criteria.sample)}")
+        params.append(f"(?i){pattern}")
     return " AND ".join(conditions), params
 
 
@@ -91,15 +105,15 @@ def connect(data_dir: str | Path) -> sqlite3.Connection:
 
 def count(connection: sqlite3.Connection, criteria: Criteria) -> int:
     """Return how many runs match ``criteria``."""
-    where, params = where_clause(criteria)
+    where, params = where_clause(criteria, titles=has_title_table(connection))
     return connection.execute(f"SELECT count(*) FROM nodes WHERE {where}", params).fetchone()[0]
 
 
 def page(data_dir: str | Path, criteria: Criteria, *, limit: int, offset: int = 0) -> Page:
     """Return ``limit`` runs matching ``criteria`` from ``offset``, newest first, with the total."""
     check_page(limit, offset)
-    where, params = where_clause(criteria)
     with closing(connect(data_dir)) as connection:
+        where, params = where_clause(criteria, titles=has_title_table(connection))
         total = count(connection, criteria)
         rows = connection.execute(
             f"SELECT key, metadata FROM nodes WHERE {where} "

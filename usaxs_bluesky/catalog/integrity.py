@@ -12,16 +12,28 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import h5py
 from bluesky_tiled_plugins import TiledWriter
+from tiled.queries import KeysFilter
+from tiled.structures.core import Spec
 
 from ..contract.names import HDF5_FILE, HDF5_PATH, NEXUS_SUFFIXES
-from .files import describe_file, record_files, run_files, sha256_file
+from .batch import NewRun, batchable, insert_runs, run_node
+from .files import (
+    FILES_KEY,
+    FileRecord,
+    describe_file,
+    merge_records,
+    record_files,
+    run_files,
+    sha256_file,
+)
 from .rebuild import stream_documents
 from .relocate import RECORDED_KEY, start_where_found
 
@@ -111,7 +123,7 @@ class ReindexResult:
     streams_not_rebuilt: list[tuple[str, str]] = field(default_factory=list)
 
 
-def reindex(catalog: Any, folder: Path) -> ReindexResult:
+def reindex(catalog: Any, folder: Path, *, catalog_db: Path | None = None) -> ReindexResult:
     """Create catalog runs for the NeXus files under ``folder``; record the files (checksums).
 
     A created run gets the event streams its raw file keeps (descriptors and
@@ -122,7 +134,8 @@ def reindex(catalog: Any, folder: Path) -> ReindexResult:
     created again; their files are recorded (once each). Files without the start-document contract,
     unreadable, with a malformed start or stop document, or whose run the
     catalog refuses, are skipped with a warning and listed in the result; the
-    others are indexed.
+    others are indexed. With ``catalog_db`` (the embedded catalog's file) the new
+    runs without streams are inserted many per transaction (:mod:`.batch`).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -149,33 +162,97 @@ def reindex(catalog: Any, folder: Path) -> ReindexResult:
         entry = by_uid.setdefault(start["uid"], [start, stop, []])
         entry[1] = entry[1] or stop
         entry[2].append((path, kind))
+    present = present_uids(catalog, list(by_uid))
+    batched: dict[str, NewRun] = {}
     for uid, (start, stop, files) in by_uid.items():
         try:
-            if uid in catalog:
+            records = [describe_file(path, kind) for path, kind in files]
+            if uid in present:
                 result.present.append(uid)
+                if merge_records(present[uid], records) != present[uid]:
+                    record_files(catalog, uid, records)
             else:
                 raw_files = [path for path, kind in files if kind == "raw"]
                 streams = _streams(uid, raw_files, result)
                 start, recorded = (
                     start_where_found(start, raw_files[0]) if raw_files else (start, {})
                 )
-                writer = TiledWriter(catalog)
-                writer("start", start)
-                for name, doc in streams:
-                    writer(name, doc)
-                if stop is not None:
-                    writer("stop", stop)
-                if recorded:  # the files were moved since they were written
-                    catalog[uid].update_metadata({RECORDED_KEY: recorded})
+                moved = {RECORDED_KEY: recorded} if recorded else {}  # files moved since written
+                if streams or not batchable(start):
+                    _replay(catalog, start, streams, stop)
+                    record_files(catalog, uid, records)
+                    if moved:
+                        catalog[uid].update_metadata(moved)
+                else:
+                    node = run_node(start, stop, {FILES_KEY: [asdict(r) for r in records], **moved})
+                    node.rows()  # refuse here what JSON cannot hold
+                    if catalog_db is not None:
+                        batched[uid] = node
+                        continue
+                    create_run(catalog, node)
                 result.created.append(uid)
-            record_files(catalog, uid, [describe_file(path, kind) for path, kind in files])
         except Exception as exc:  # noqa: BLE001 - one bad run never stops the others
-            reason = f"catalog refused run {uid}: {' '.join(str(exc).split())[:300]}"
-            logger.warning("reindex: skipping %s: %s", files[0][0], reason)
-            result.skipped.extend((str(path), reason) for path, _ in files)
+            _refused(result, uid, [path for path, _ in files], exc)
             continue
         result.recorded += len(files)
+    if batched:
+        _insert_batched(catalog, catalog_db, batched, by_uid, result)
     return result
+
+
+def _refused(result: ReindexResult, uid: str, paths: list[Path], exc: Exception) -> None:
+    reason = f"catalog refused run {uid}: {' '.join(str(exc).split())[:300]}"
+    logger.warning("reindex: skipping %s: %s", paths[0], reason)
+    result.skipped.extend((str(path), reason) for path in paths)
+
+
+def _insert_batched(
+    catalog: Any, catalog_db: Path, batched: dict[str, NewRun], by_uid: dict, result: ReindexResult
+) -> None:
+    """Insert the ``batched`` runs in SQL transactions; record files of any made meanwhile."""
+    try:
+        inserted, present = insert_runs(catalog_db, batched.values())
+    except sqlite3.Error as exc:
+        for uid in batched:
+            _refused(result, uid, [path for path, _ in by_uid[uid][2]], exc)
+        return
+    result.created.extend(inserted)
+    result.recorded += sum(len(by_uid[uid][2]) for uid in inserted)
+    for uid in present:  # written by someone else since the presence check
+        result.present.append(uid)
+        records = [FileRecord.from_dict(item) for item in batched[uid].metadata[FILES_KEY]]
+        record_files(catalog, uid, records)
+        result.recorded += len(records)
+
+
+PRESENCE_BATCH = 100  # uids looked up per search
+
+
+def present_uids(catalog: Any, uids: list[str]) -> dict[str, list[FileRecord]]:
+    """Return ``{uid: recorded files}`` of the ``uids`` that are runs of ``catalog``
+    (one search per :data:`PRESENCE_BATCH`)."""
+    found: dict[str, list[FileRecord]] = {}
+    for first in range(0, len(uids), PRESENCE_BATCH):
+        for uid, node in catalog.search(KeysFilter(uids[first : first + PRESENCE_BATCH])).items():
+            found[uid] = run_files(node)
+    return found
+
+
+def _replay(catalog: Any, start: dict, streams: list[tuple[str, dict]], stop: dict | None) -> None:
+    """Write a run through ``TiledWriter``: start, the stream documents, stop."""
+    writer = TiledWriter(catalog)
+    writer("start", start)
+    for name, doc in streams:
+        writer(name, doc)
+    if stop is not None:
+        writer("stop", stop)
+
+
+def create_run(catalog: Any, node: NewRun) -> None:
+    """Create the run ``node`` (no streams) in one request."""
+    catalog.create_container(
+        key=node.key, metadata=node.metadata, specs=[Spec(**spec) for spec in node.specs]
+    )
 
 
 def _streams(uid: str, raw_files: list[Path], result: ReindexResult) -> list[tuple[str, dict]]:

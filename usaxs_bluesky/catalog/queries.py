@@ -19,7 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, literal_column, or_
+from sqlalchemy import Text, and_, func, literal_column, or_, text, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
 from tiled.catalog import orm
 from tiled.catalog.adapter import CatalogNodeAdapter
 from tiled.queries import Comparison, Eq, In, Like, Operator, QueryValueError, Regex
@@ -27,13 +28,15 @@ from tiled.query_registration import QueryRegistry, default_query_registry
 from tiled.utils import UnsupportedQueryType
 
 from .files import FILES_KEY
-from .indexes import INDEXED_KEYS, json_path
+from .indexes import INDEXED_KEYS, json_path, title_condition
+from .pg import pg_expression
 
 RUN_SECTIONS = ("start", "stop", "summary", FILES_KEY)
 START = "start"
 TIME_KEY = "start.time"
 SCAN_ID_KEY = "start.scan_id"
 UID_KEY = "start.uid"
+TITLE_KEY = "start.title"
 MIN_PARTIAL_UID = 5
 MAX_PATTERN = 1000
 _UID_CHARS = re.compile(r"^[0-9a-fA-F-]+$")
@@ -50,15 +53,25 @@ def _dialect(tree: Any) -> str:
 
 
 def metadata_value(key: str, dialect: str, as_type: str = "as_string") -> Any:
-    """The SQL expression of metadata ``key``: on SQLite, for an indexed key, with a literal path.
+    """The SQL expression of metadata ``key``: for an indexed key, with a literal path.
 
-    ``json_extract(nodes.metadata, '$.start.user_name')`` is the expression of the
-    index (:mod:`.indexes`), so SQLite uses it; Tiled's own expression binds the path.
-    ``as_type`` is Tiled's typed accessor for the other cases (``as_integer`` ...).
+    ``json_extract(nodes.metadata, '$.start.user_name')`` on SQLite and
+    ``nodes.metadata #>> '{start,user_name}'`` (text) on PostgreSQL are the
+    expressions of the indexes (:mod:`.indexes`, :mod:`.pg`), so the database
+    uses them; Tiled's own expression binds the path. ``as_type`` is Tiled's
+    typed accessor for the other cases (``as_integer`` ...).
     """
-    if dialect == "sqlite" and key in INDEXED_KEYS:
-        return func.json_extract(orm.Node.metadata_, literal_column(f"'{json_path(key)}'"))
+    if key in INDEXED_KEYS:
+        if dialect == "sqlite":
+            return func.json_extract(orm.Node.metadata_, literal_column(f"'{json_path(key)}'"))
+        if dialect == "postgresql" and as_type == "as_string":
+            return literal_column(pg_expression(key, text=True), type_=Text)
     return getattr(orm.Node.metadata_[key.split(".")], as_type)()
+
+
+def pg_jsonb(key: str) -> Any:
+    """The JSONB value of indexed ``key`` on PostgreSQL (``nodes.metadata #> '{start,time}'``)."""
+    return literal_column(pg_expression(key), type_=JSONB)
 
 
 _OPERATORS = {
@@ -69,16 +82,22 @@ _OPERATORS = {
 }
 
 
-def _indexed(query_type: type, condition: Any) -> Any:
-    """A translator using ``condition(query)`` on SQLite for indexed keys, else Tiled's own."""
+def _indexed(query_type: type, **conditions: Any) -> Any:
+    """A translator using ``conditions[dialect](query)`` for indexed keys, else Tiled's own."""
     tiled_translator = CatalogNodeAdapter.query_registry.dispatch(query_type)
 
     def translate(query: Any, tree: Any) -> Any:
-        if _dialect(tree) != "sqlite" or query.key not in INDEXED_KEYS:
+        condition = conditions.get(_dialect(tree))
+        if condition is None or query.key not in INDEXED_KEYS or not _scalar(query):
             return tiled_translator(query, tree)
         return tree.new_variation(conditions=tree.conditions + [condition(query)])
 
     return translate
+
+
+def _scalar(query: Any) -> bool:
+    """True unless the query compares with a list or mapping (Tiled's containment then)."""
+    return not isinstance(getattr(query, "value", None), dict | list) or isinstance(query, In)
 
 
 def _eq(query: Eq) -> Any:
@@ -89,8 +108,23 @@ def _comparison(query: Comparison) -> Any:
     return _OPERATORS[Operator(query.operator)](metadata_value(query.key, "sqlite"), query.value)
 
 
+def _pg_eq(query: Eq) -> Any:
+    """JSONB equality on the indexed expression (a b-tree walk of the matches only)."""
+    return pg_jsonb(query.key) == type_coerce(query.value, JSONB)
+
+
+def _pg_comparison(query: Comparison) -> Any:
+    """JSONB against JSONB, as Tiled compares (numbers as numbers), on the indexed expression."""
+    operation = _OPERATORS[Operator(query.operator)]
+    return operation(pg_jsonb(query.key), type_coerce(query.value, JSONB))
+
+
 def _like(query: Like) -> Any:
     return metadata_value(query.key, "sqlite").like(query.pattern)
+
+
+def _pg_like(query: Like) -> Any:
+    return metadata_value(query.key, "postgresql").like(query.pattern)
 
 
 def _in(query: In) -> Any:
@@ -112,8 +146,14 @@ def regex_condition(query: Regex, dialect: str) -> Any:
 
 
 def _regex(query: Regex, tree: Any) -> Any:
-    condition = regex_condition(query, _dialect(tree))
-    return tree.new_variation(conditions=tree.conditions + [condition])
+    dialect = _dialect(tree)
+    conditions = [regex_condition(query, dialect)]
+    # only a sample alone: with other conditions their indexes narrow first (as in .direct)
+    if dialect == "sqlite" and query.key == TITLE_KEY and not tree.conditions:
+        prefilter = title_condition(query.pattern)  # the trigram index of the titles
+        if prefilter:
+            conditions.insert(0, text(prefilter))
+    return tree.new_variation(conditions=tree.conditions + conditions)
 
 
 def check_pattern(pattern: str, name: str) -> None:
@@ -262,10 +302,13 @@ SERVER_QUERIES = {
     "partial_uid": PartialUIDQuery,
 }
 
-CatalogNodeAdapter.register_query(Eq, _indexed(Eq, _eq))
-CatalogNodeAdapter.register_query(Comparison, _indexed(Comparison, _comparison))
-CatalogNodeAdapter.register_query(Like, _indexed(Like, _like))
-CatalogNodeAdapter.register_query(In, _indexed(In, _in))
+# On PostgreSQL In keeps Tiled's "metadata @> {...}", served by the catalog's GIN index.
+CatalogNodeAdapter.register_query(Eq, _indexed(Eq, sqlite=_eq, postgresql=_pg_eq))
+CatalogNodeAdapter.register_query(
+    Comparison, _indexed(Comparison, sqlite=_comparison, postgresql=_pg_comparison)
+)
+CatalogNodeAdapter.register_query(Like, _indexed(Like, sqlite=_like, postgresql=_pg_like))
+CatalogNodeAdapter.register_query(In, _indexed(In, sqlite=_in))
 CatalogNodeAdapter.register_query(Regex, _regex)
 CatalogNodeAdapter.register_query(TimeRangeQuery, _time_range)
 CatalogNodeAdapter.register_query(ScanIDQuery, _scan_id)

@@ -31,7 +31,7 @@ from . import DEFAULT_MOUNT
 from .access import Grant, OwnerAccessPolicy, load_keys
 from .http_rules import MAX_HEADER_BYTES, CatalogHTTPRules, query_fields
 from .queries import server_query_registry
-from .store import RUNS_SPECS, embedded_adapter, embedded_paths
+from .store import embedded_adapter
 
 JSON_SEQ = "application/json-seq"
 _MOUNT = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -48,15 +48,14 @@ def check_mount(name: str) -> str:
 def catalog_adapter(data_dir: Path | None = None, *, catalog_uri: str | None = None) -> Any:
     """Return the Tiled adapter of the embedded catalog in ``data_dir``, or of ``catalog_uri``.
 
-    Raises ``FileNotFoundError`` when the embedded catalog does not exist.
+    A PostgreSQL ``catalog_uri`` (:mod:`.pg`) keeps arrays under ``data_dir`` and
+    event tables in its database. Raises ``FileNotFoundError`` when the embedded
+    catalog does not exist.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from tiled.catalog import from_uri as catalog_from_uri
     if catalog_uri:
-        # arrays in files under the data directory; event tables in the same database
-        storage = [str(embedded_paths(Path(data_dir or "."))["storage"].absolute()), catalog_uri]
-        return catalog_from_uri(catalog_uri, writable_storage=storage, specs=RUNS_SPECS)
+        from .pg import pg_adapter
+
+        return pg_adapter(catalog_uri, data_dir or ".")
     if data_dir is None:
         raise ValueError("serve needs a data directory or a catalog URI")
     return embedded_adapter(data_dir)

@@ -84,13 +84,16 @@ def open_catalog(
     api_key: str | None = None,
     create: bool = True,
     mount: str | None = None,
+    catalog_uri: str | None = None,
 ) -> Container:
     """Return a Tiled client on the run catalog.
 
     ``uri`` (``http://...``) selects a Tiled server: a bare ``http://host:port``
     opens its catalog of runs under ``mount`` (default ``usaxs``), a URI with a
-    path (``.../api/v1/metadata/NAME``) that node. Otherwise the embedded
-    SQLite catalog under ``data_dir`` is opened (and made if ``create``).
+    path (``.../api/v1/metadata/NAME``) that node. ``catalog_uri``
+    (``postgresql://...``) opens that database in process (:mod:`.pg`; arrays
+    under ``data_dir``). Otherwise the embedded SQLite catalog under
+    ``data_dir`` is opened. Either is made first if ``create``.
     """
     from .server import DEFAULT_MOUNT, catalog_app
 
@@ -103,7 +106,12 @@ def open_catalog(
         return client
     if data_dir is None:
         raise ValueError("open_catalog needs a data directory or a server URI")
-    adapter = embedded_adapter(data_dir, create=create)
+    if catalog_uri:
+        from .pg import pg_adapter
+
+        adapter = pg_adapter(catalog_uri, data_dir, create=create)
+    else:
+        adapter = embedded_adapter(data_dir, create=create)
     quiet_tiled_banner()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)

@@ -28,12 +28,14 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _reindex(args: argparse.Namespace) -> int:
     from ..catalog.integrity import reindex
-    from ..catalog.store import open_catalog
+    from ..catalog.store import embedded_paths, open_catalog
 
     if not args.folder.is_dir():
         raise NotADirectoryError(f"{args.folder} is not a folder")
     catalog = open_catalog(args.data_dir, uri=args.uri, api_key=args.api_key)
-    result = reindex(catalog, args.folder)
+    # the embedded catalog takes new runs many per transaction
+    catalog_db = None if args.uri else embedded_paths(args.data_dir)["catalog"]
+    result = reindex(catalog, args.folder, catalog_db=catalog_db)
     for path, reason in result.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     for uid, reason in result.streams_not_rebuilt:
