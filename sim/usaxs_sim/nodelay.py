@@ -30,9 +30,14 @@ class NoDelayContext(Context):
         await super().tcp_handler(client, addr)
 
 
+async def start_server(pvdb: dict, *, interfaces: list[str], log_pv_names: bool = False) -> None:
+    """Serve ``pvdb`` on ``interfaces`` (the context is made in the running loop, as caproto's)."""
+    await NoDelayContext(pvdb, interfaces).run(log_pv_names=log_pv_names)
+
+
 def serve(pvdb: dict, *, interfaces: list[str], log_pv_names: bool = False) -> None:
     """Serve ``pvdb`` on ``interfaces`` until interrupted (caproto's ``run`` with this context)."""
     try:
-        asyncio.run(NoDelayContext(pvdb, interfaces).run(log_pv_names=log_pv_names))
+        asyncio.run(start_server(pvdb, interfaces=interfaces, log_pv_names=log_pv_names))
     except KeyboardInterrupt:
         pass
