@@ -25,12 +25,11 @@ import getpass
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bluesky import RunEngine
 from bluesky.preprocessors import SupplementalData
 from bluesky.utils import PersistentDict
-from tiled.client.container import Container
 
 from . import __version__
 from .callbacks.isolation import FAILURE_LOG, IsolatedCallbacks
@@ -53,6 +52,9 @@ from .metadata.requests import MetadataRequests, load_requests
 from .plan_stubs.interrupts import stop_counting_on_error
 from .plan_stubs.waits import bounded_waits
 from .session_lock import ScanCounter, SessionLock
+
+if TYPE_CHECKING:
+    from tiled.client.container import Container
 
 MD_DIR = "md"
 CATALOG_WORKER = "catalog writer"
