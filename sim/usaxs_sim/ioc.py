@@ -33,6 +33,7 @@ import logging
 import math
 import multiprocessing
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -525,6 +526,24 @@ class _NoBeaconNoise(logging.Filter):
         return "beacon" not in str(record.msg)
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _run_repeater(host: str) -> None:
+    """caproto's CA repeater, ended when the simulator's process dies (even by SIGKILL)."""
+    from caproto.sync.repeater import run as run_repeater
+
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the daemon flag ends it at a normal exit
+        pass
+    if os.getppid() == 1:  # the simulator died before the line above
+        return
+    run_repeater(host)
+
+
 def start_repeater(host: str) -> multiprocessing.Process:
     """Serve a CA repeater on ``EPICS_CA_REPEATER_PORT`` of ``host`` in a daemon process.
 
@@ -533,10 +552,8 @@ def start_repeater(host: str) -> multiprocessing.Process:
     already runs on that port, caproto's repeater returns at once. A process of
     its own, so a busy simulation never delays its answers; it ends with the IOC.
     """
-    from caproto.sync.repeater import run as run_repeater
-
     process = multiprocessing.Process(
-        target=run_repeater, args=(host,), name="ca-repeater", daemon=True
+        target=_run_repeater, args=(host,), name="ca-repeater", daemon=True
     )
     process.start()
     return process

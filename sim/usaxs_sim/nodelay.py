@@ -10,7 +10,9 @@ sets the option on each accepted socket before the circuit starts.
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
+import sys
 from typing import Any
 
 from caproto.asyncio.server import Context
@@ -35,8 +37,17 @@ async def start_server(pvdb: dict, *, interfaces: list[str], log_pv_names: bool 
     await NoDelayContext(pvdb, interfaces).run(log_pv_names=log_pv_names)
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    sys.exit(0)
+
+
 def serve(pvdb: dict, *, interfaces: list[str], log_pv_names: bool = False) -> None:
-    """Serve ``pvdb`` on ``interfaces`` until interrupted (caproto's ``run`` with this context)."""
+    """Serve ``pvdb`` on ``interfaces`` until interrupted (caproto's ``run`` with this context).
+
+    SIGTERM ends it as a normal exit, so its daemon processes (the CA repeater)
+    end with it instead of being left behind.
+    """
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         asyncio.run(start_server(pvdb, interfaces=interfaces, log_pv_names=log_pv_names))
     except KeyboardInterrupt:

@@ -6,7 +6,10 @@ import asyncio
 import socket
 import subprocess
 import sys
+import time
+from pathlib import Path
 
+import pytest
 from caproto.asyncio.server import Context
 from caproto.asyncio.utils import _create_bound_tcp_socket
 from usaxs_sim.nodelay import NoDelayContext, set_nodelay
@@ -69,3 +72,21 @@ def test_the_sim_server_does_not_import_usaxs_bluesky():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("how", ["terminate", "kill"])
+def test_stopped_sim_leaves_no_repeater_process_behind(how):
+    from usaxs_sim.launcher import SimProcess, free_port
+
+    sim = SimProcess(port=free_port(), repeater_port=free_port(), time_scale=0.02, timeout=60)
+    with sim:
+        pid = sim.process.pid
+        children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        assert children, "the simulator runs its CA repeater in a child process"
+        if how == "kill":  # as the fault tests kill it
+            sim.process.kill()
+            sim.process.wait(timeout=DEADLINE_S)
+    deadline = time.monotonic() + DEADLINE_S
+    while any(Path(f"/proc/{c}").exists() for c in children):
+        assert time.monotonic() < deadline, f"repeater process(es) {children} left running"
+        time.sleep(POLL_S)
