@@ -47,3 +47,28 @@ def test_run_without_required_metadata_is_refused(tmp_path):
         assert "title" in str(err) and "sample_thickness_mm" in str(err)
     else:
         raise AssertionError("run without metadata was accepted")
+
+
+def test_run_engine_waits_for_the_catalog_worker_before_returning(tmp_path):
+    """Each RE call returns (or raises) only after its at_return waits ran: the worker drained."""
+    import threading
+
+    import pytest
+
+    from usaxs_bluesky.callbacks.ordered import OrderedWorker
+
+    RE = make_run_engine(tmp_path, load_config())
+    worker, written, release = OrderedWorker(), [], threading.Event()
+    RE.at_return.append(worker.wait)
+
+    def slow_catalog(name, doc):  # the worker is slower than the run
+        worker.submit(("catalog", name, ""), lambda: (release.wait(0.2), written.append(name)))
+
+    md = {"title": "s", "sample_thickness_mm": 1.0, "user_name": "u"}
+    RE(count([], md=md), slow_catalog)
+    assert written[0] == "start" and written[-1] == "stop"
+    assert worker.pending == 0
+    with pytest.raises(ValueError, match="title"):
+        RE(count([]), slow_catalog)  # refused by the metadata policy: still waits, no documents
+    assert worker.pending == 0
+    worker.close()

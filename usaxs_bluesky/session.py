@@ -9,27 +9,36 @@ are isolated (:mod:`.callbacks.isolation`), the NeXus writer is the essential
 one (its failure ends the run), and catalog writes go through a durable
 journal under ``<data_dir>/journal`` (:mod:`.catalog.journal`) that is
 replayed when the catalog is back.
+
+Only the journal is written on the RunEngine's thread: the catalog writes and
+the file records (checksums) run in one ordered background thread, so a run
+of a command file or queue item starts while the catalog still takes the
+previous one. ``RE(...)`` returns once the catalog has every document of its
+runs (:class:`SessionRunEngine`), so what a call measured is in the catalog
+when it returns; the live reducer looks a run up once the writer caught up.
 """
 
 from __future__ import annotations
 
+import atexit
 import getpass
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bluesky import RunEngine
 from bluesky.preprocessors import SupplementalData
 from bluesky.utils import PersistentDict
-from tiled.client.container import Container
 
 from . import __version__
 from .ca_messages import route_ca_messages
 from .callbacks.isolation import FAILURE_LOG, IsolatedCallbacks
 from .callbacks.nexus_writer import NexusWriter
+from .callbacks.ordered import OrderedWorker
 from .callbacks.reduction import LiveReducer
 from .catalog.journal import (
+    CATALOG_MEMBER,
     JournaledCatalogWriter,
     JournaledFileRecorder,
     ReplayResult,
@@ -46,7 +55,70 @@ from .plan_stubs.interrupts import stop_counting_on_error
 from .plan_stubs.waits import bounded_waits
 from .session_lock import ScanCounter, SessionLock
 
+if TYPE_CHECKING:
+    from tiled.client.container import Container
+
 MD_DIR = "md"
+CATALOG_WORKER = "catalog writer"
+
+
+class SessionRunEngine(RunEngine):
+    """A RunEngine that, before a call returns, runs each of its :attr:`at_return` callables.
+
+    The session puts the catalog writer's wait there: ``RE(plan)``,
+    ``RE.resume()``, ``RE.stop()``, ``RE.abort()`` and ``RE.halt()`` return
+    (or raise) once the catalog has every document emitted so far.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.at_return: list[Callable[[], Any]] = []
+
+    def _returning(self) -> None:
+        for call in self.at_return:
+            call()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            self._returning()
+
+    def resume(self) -> Any:
+        try:
+            return super().resume()
+        finally:
+            self._returning()
+
+    def stop(self) -> Any:
+        try:
+            return super().stop()
+        finally:
+            self._returning()
+
+    def abort(self, reason: str = "") -> Any:
+        try:
+            return super().abort(reason)
+        finally:
+            self._returning()
+
+    def halt(self) -> Any:
+        try:
+            return super().halt()
+        finally:
+            self._returning()
+
+
+class _CatalogAfterWrites:
+    """The catalog as the live reducer reads it: a run is looked up once the writer caught up."""
+
+    def __init__(self, catalog: Container, worker: OrderedWorker) -> None:
+        self.catalog = catalog
+        self.worker = worker
+
+    def __getitem__(self, uid: str) -> Any:
+        self.worker.wait()
+        return self.catalog[uid]
 
 
 @dataclass
@@ -61,6 +133,7 @@ class Session:
     reducer: LiveReducer | None
     callbacks: IsolatedCallbacks | None = None
     lock: SessionLock | None = None
+    catalog_worker: OrderedWorker | None = None
 
     def load_metadata_requests(self, path: str | Path) -> MetadataRequests:
         """Load a request file (MetadataError if bad); every later measurement records it."""
@@ -76,10 +149,17 @@ class Session:
         """Send the runs and file records kept in the journal to the catalog; return what it did."""
         return replay_journal(self.catalog, journal_dir(self.data_dir))
 
+    def wait_for_catalog(self, timeout: float | None = None) -> bool:
+        """Wait until the catalog has every document and file record so far; False on timeout."""
+        return self.catalog_worker is None or self.catalog_worker.wait(timeout)
+
     def close(self) -> None:
-        """Finish pending reductions, stop the reduction worker, release the data directory."""
+        """Finish pending reductions and catalog writes, stop their workers, release the data
+        directory."""
         if self.reducer is not None:
             self.reducer.close()
+        if self.catalog_worker is not None:
+            self.catalog_worker.close()
         if self.lock is not None:
             self.lock.release()
 
@@ -96,15 +176,15 @@ def default_metadata(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def make_run_engine(data_dir: Path, config: dict[str, Any]) -> RunEngine:
-    """Return a RunEngine whose metadata persists in ``data_dir/md``; ``scan_id`` from an atomic
-    counter there (:class:`.session_lock.ScanCounter`), never repeated.
+def make_run_engine(data_dir: Path, config: dict[str, Any]) -> SessionRunEngine:
+    """Return a :class:`SessionRunEngine` whose metadata persists in ``data_dir/md``; ``scan_id``
+    from an atomic counter there (:class:`.session_lock.ScanCounter`), never repeated.
 
     Its ``md_validator`` refuses any run that breaks the metadata policy.
     """
     md_dir = Path(data_dir) / MD_DIR
     md_dir.mkdir(parents=True, exist_ok=True)
-    RE = RunEngine(
+    RE = SessionRunEngine(
         PersistentDict(str(md_dir)), call_returns_result=False, scan_id_source=ScanCounter(md_dir)
     )
     RE.md_validator = md_validator
@@ -171,12 +251,19 @@ def make_session(
         RE.preprocessors.append(stop_counting_on_error)
         journal = journal_dir(data_dir)
         callbacks = IsolatedCallbacks(data_dir / FAILURE_LOG)
-        catalog_writer = JournaledCatalogWriter(catalog, journal)
-        callbacks.add("catalog", catalog_writer)
+        worker = OrderedWorker(
+            CATALOG_WORKER, on_error=lambda label, exc: callbacks.report(*label, exc)
+        )
+        atexit.register(worker.close)
+        RE.at_return.append(worker.wait)
+        catalog_writer = JournaledCatalogWriter(catalog, journal, worker=worker)
+        callbacks.add(CATALOG_MEMBER, catalog_writer)
         recorder = JournaledFileRecorder(catalog, journal, catalog_writer)
         reducer = None
         if reduce_live:
-            reducer = LiveReducer(catalog=catalog, data_dir=data_dir, on_file=recorder)
+            reducer = LiveReducer(
+                catalog=_CatalogAfterWrites(catalog, worker), data_dir=data_dir, on_file=recorder
+            )
         nexus_writer = NexusWriter(on_file=_fan_out(recorder, reducer))
         callbacks.add("nexus_writer", nexus_writer, essential=True)
         RE.subscribe(callbacks)
@@ -192,4 +279,5 @@ def make_session(
         reducer=reducer,
         callbacks=callbacks,
         lock=lock,
+        catalog_worker=worker,
     )

@@ -569,7 +569,7 @@ def run(
     os.environ["EPICS_CAS_AUTO_BEACON_ADDR_LIST"] = "NO"
     os.environ["EPICS_CA_ADDR_LIST"] = host
     os.environ["EPICS_CA_AUTO_ADDR_LIST"] = "NO"
-    from caproto.asyncio.server import run as ca_run
+    from .nodelay import serve
 
     for name in ("caproto", "caproto.ctx", "caproto.server"):
         logging.getLogger(name).addFilter(_NoBeaconNoise())
@@ -580,4 +580,4 @@ def run(
     )
     if ioc.state_message:
         print(ioc.state_message, file=sys.stderr, flush=True)
-    ca_run(ioc.pvdb, interfaces=[host], log_pv_names=log_pv_names)
+    serve(ioc.pvdb, interfaces=[host], log_pv_names=log_pv_names)

@@ -139,3 +139,35 @@ def test_one_integrator_per_geometry(facility):
     moved = replace(a, distance=a.distance * 1.1)
     assert integrator(moved) is not integrator(a)
     assert integrator(moved).getFit2D()["directDist"] == pytest.approx(a.distance * 1.1)
+
+
+def test_warm_integrator_no_full_gc_same_curve(facility):
+    """A frame reduced with the cached integrator: no gc.collect() at all, the same I(q)."""
+    import gc
+
+    from usaxs_bluesky.reduction.areadetector import _integrator, _q_array
+
+    sample = read_area_frame(facility("session/saxs/PPOH_25C_orig_0066.hdf"))
+    blank = read_area_frame(facility("session/saxs/HeaterBlank_0060.hdf"))
+    _integrator.cache_clear()
+    _q_array.cache_clear()
+    cold = reduce_area(sample, blank)
+    collections: list[int] = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.disable()  # only explicit gc.collect() calls are counted
+    gc.callbacks.append(count)
+    try:
+        warm = reduce_area(sample, blank)
+    finally:
+        gc.callbacks.remove(count)
+        gc.enable()
+    assert collections == []
+    assert _integrator.cache_info().misses == 1
+    np.testing.assert_array_equal(warm.q, cold.q)
+    np.testing.assert_array_equal(warm.i, cold.i)
+    np.testing.assert_array_equal(warm.idev, cold.idev)
+    np.testing.assert_array_equal(warm.qdev, cold.qdev)

@@ -11,6 +11,11 @@ of a run is raised once, so the RunEngine stops the run with
 to the essential members first; when one fails on it, the others (the
 catalog) get it with ``exit_status="fail"`` and that error as the reason, so
 a run is never recorded a success without its file.
+
+A member may do its slow part later, in a background thread (the catalog
+writer, :mod:`.ordered`); it reports failures there through :meth:`report`,
+which records them exactly as a failure raised here (they cannot end the
+run any more).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -70,24 +76,40 @@ class IsolatedCallbacks:
         self.log_path = Path(log_path) if log_path is not None else None
         self._run_uid = ""
         self._raised_for = ""
+        self._lock = threading.Lock()
 
     def add(self, name: str, callback: Callback, *, essential: bool = False) -> None:
         """Append a member; ``essential`` ones end the run when they fail."""
         self.members.append(_Member(name, callback, essential))
 
-    def _record(self, member: _Member, name: str, exc: BaseException) -> CallbackFailure:
+    def report(self, callback: str, document: str, run_uid: str, exc: BaseException) -> None:
+        """Record a failure of member ``callback`` on a ``document`` of run ``run_uid``.
+
+        For the part of a member that runs in another thread (any thread may call it).
+        """
+        self._record(callback, document, exc, run_uid)
+
+    def _record(
+        self, callback: str, name: str, exc: BaseException, run_uid: str | None = None
+    ) -> CallbackFailure:
+        run_uid = self._run_uid if run_uid is None else run_uid
         failure = CallbackFailure(
-            member.name, name, self._run_uid, f"{type(exc).__name__}: {one_line(exc)}", time.time()
+            callback, name, run_uid, f"{type(exc).__name__}: {one_line(exc)}", time.time()
         )
-        self.failures.append(failure)
         logger.error(
             "callback %s failed on a %s document of run %s: %s\n%s",
-            member.name,
+            callback,
             name,
-            self._run_uid,
+            run_uid,
             failure.error,
             "".join(traceback.format_exception(exc)),
         )
+        with self._lock:
+            self.failures.append(failure)
+            self._write_log(failure)
+        return failure
+
+    def _write_log(self, failure: CallbackFailure) -> None:
         if self.log_path is not None:
             try:
                 self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -95,7 +117,6 @@ class IsolatedCallbacks:
                     stream.write(json.dumps(asdict(failure)) + "\n")
             except OSError as log_error:  # e.g. the disk is full: the log above still has it
                 logger.error("could not record the failure in %s: %s", self.log_path, log_error)
-        return failure
 
     def __call__(self, name: str, doc: dict) -> None:
         if name == "start":
@@ -109,7 +130,7 @@ class IsolatedCallbacks:
             try:
                 member.callback(name, doc)
             except Exception as exc:
-                self._record(member, name, exc)
+                self._record(member.name, name, exc)
                 if member.essential and first_essential is None:
                     first_essential, who = exc, member.name
                     if name == "stop":

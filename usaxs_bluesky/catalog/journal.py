@@ -8,6 +8,13 @@ failed keeps it, and so does a file record (``{"name": "usaxs_file", ...}``)
 that could not reach the catalog. :func:`replay_journal` sends what was kept
 to the catalog and removes each journal it completed. A journal is locked
 (``flock``) while its run is live, so replay never touches a run in progress.
+
+With an :class:`~usaxs_bluesky.callbacks.ordered.OrderedWorker`, only the
+journal is written in the caller's thread (the RunEngine's): the catalog
+writes, the journal's removal, the replay of kept journals and the file
+records (their SHA-256) run in the worker, in document order. Nothing is
+lost if the process dies meanwhile: the journal has every document, and a
+run the catalog did not take whole is replayed.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import fcntl
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +32,7 @@ from typing import IO, Any
 
 from event_model import RunRouter
 
+from ..callbacks.ordered import OrderedWorker
 from .files import FileRecord, describe_file, record_files
 
 logger = logging.getLogger(__name__)
@@ -32,6 +41,9 @@ JOURNAL_DIR = "journal"
 JOURNAL_SUFFIX = ".jsonl"
 FILE_ENTRY = "usaxs_file"
 PROBE_TIMEOUT_S = 2.0
+#: names of the two parts in failure reports (:meth:`.IsolatedCallbacks.report`)
+CATALOG_MEMBER = "catalog"
+RECORDER_MEMBER = "file_recorder"
 
 WriterFactory = Callable[[Any], Callable[[str, dict], None]]
 
@@ -48,9 +60,12 @@ def _journal_path(folder: Path, uid: str) -> Path:
 
 
 def _default_writer(catalog: Any) -> Callable[[str, dict], None]:
+    """Return a TiledWriter on ``catalog`` keeping event pages as pages (:mod:`.normalizer`)."""
     from bluesky_tiled_plugins import TiledWriter
 
-    return TiledWriter(catalog)
+    from .normalizer import PageNormalizer
+
+    return TiledWriter(catalog, normalizer=PageNormalizer)
 
 
 def reachable(catalog: Any, timeout: float = PROBE_TIMEOUT_S) -> bool:
@@ -77,11 +92,13 @@ class _JournaledRun:
         self.writer: Callable[[str, dict], None] | None = None
         self.error: BaseException | None = None
         self.uid = ""
+        self.lock = threading.Lock()
 
     def append(self, name: str, doc: dict) -> None:
-        """Add one entry to the journal (flushed)."""
-        assert self.stream is not None
-        _append(self.stream, name, doc)
+        """Add one entry to the journal (flushed); from any thread."""
+        with self.lock:
+            assert self.stream is not None
+            _append(self.stream, name, doc)
 
     def __call__(self, name: str, doc: dict) -> None:
         if name == "start":
@@ -94,33 +111,42 @@ class _JournaledRun:
         if self.stream is None:
             return
         self.append(name, doc)
-        if self.error is None:
-            try:
-                if self.writer is None:
-                    self.writer = self.owner.writer_factory(self.owner.catalog)
-                self.writer(name, doc)
-            except Exception as exc:  # catalog down or refusing: the journal keeps the run
-                self.error = exc
-                logger.warning(
-                    "catalog write of run %s failed at its %s document (%s); journaled in %s,"
-                    " replayed when the catalog is back (usaxs catalog replay)",
-                    doc.get("run_start", doc.get("uid")),
-                    name,
-                    exc,
-                    self.path,
-                )
         if name == "stop":
-            self._close()
+            with self.lock:
+                os.fsync(self.stream.fileno())
+        self.owner.later(name, self.uid, self._write, name, doc)
+        if name == "stop":
+            self.owner.later(name, self.uid, self._close)
+
+    def _write(self, name: str, doc: dict) -> None:
+        """Send one document to the catalog unless an earlier write of the run failed."""
+        if self.error is not None:
+            return
+        try:
+            if self.writer is None:
+                self.writer = self.owner.writer_factory(self.owner.catalog)
+            self.writer(name, doc)
+        except Exception as exc:  # catalog down or refusing: the journal keeps the run
+            self.error = exc
+            logger.warning(
+                "catalog write of run %s failed at its %s document (%s); journaled in %s,"
+                " replayed when the catalog is back (usaxs catalog replay)",
+                self.uid,
+                name,
+                exc,
+                self.path,
+            )
 
     def _close(self) -> None:
+        """Remove the journal of a run the catalog took whole, else keep it; release its lock."""
         assert self.stream is not None and self.path is not None
-        os.fsync(self.stream.fileno())
         if self.error is None:
             self.path.unlink()
         else:
             self.owner.pending.append(self.path)
-        self.stream.close()  # releases the lock
-        self.stream = None
+        with self.lock:
+            self.stream.close()  # releases the lock
+            self.stream = None
         self.owner.live.pop(self.uid, None)
 
 
@@ -132,25 +158,45 @@ class JournaledCatalogWriter:
     the catalog answers a quick probe (they stay while it is away). A failing
     catalog call blocks for Tiled's retry period first (``TILED_RETRY_TIMEOUT``,
     45 s by default); later documents of that run go to the journal only.
+    With a ``worker``, everything but the journal happens there, in order
+    (an error there goes to the worker's ``on_error``).
     """
 
     def __init__(
-        self, catalog: Any, folder: str | Path, writer_factory: WriterFactory = _default_writer
+        self,
+        catalog: Any,
+        folder: str | Path,
+        writer_factory: WriterFactory = _default_writer,
+        *,
+        worker: OrderedWorker | None = None,
     ) -> None:
         self.catalog = catalog
         self.folder = Path(folder)
         self.writer_factory = writer_factory
+        self.worker = worker
         self.pending: list[Path] = []
         self.live: dict[str, _JournaledRun] = {}
         self.router = RunRouter([self._factory])
 
+    def later(self, document: str, uid: str, call: Callable[..., None], *args: Any) -> None:
+        """Run ``call(*args)`` in the worker (now, without one); failures reported there."""
+        if self.worker is None:
+            call(*args)
+        else:
+            self.worker.submit((CATALOG_MEMBER, document, uid), call, *args)
+
     def _factory(self, name: str, start: dict) -> tuple[list, list]:
-        if any(self.folder.glob(f"*{JOURNAL_SUFFIX}")) and reachable(self.catalog):
+        self.later(name, start["uid"], self._replay_kept)
+        return [_JournaledRun(self)], []
+
+    def _replay_kept(self) -> None:
+        """Replay the journals of runs no longer live, when the catalog answers."""
+        kept = [p for p in self.folder.glob(f"*{JOURNAL_SUFFIX}") if p.stem not in self.live]
+        if kept and reachable(self.catalog):
             try:
                 replay_journal(self.catalog, self.folder, writer_factory=self.writer_factory)
             except Exception as exc:  # noqa: BLE001 - the catalog may still be away
                 logger.info("journal replay deferred: %s", exc)
-        return [_JournaledRun(self)], []
 
     def __call__(self, name: str, doc: dict) -> None:
         self.router(name, doc)
@@ -172,7 +218,9 @@ class JournaledFileRecorder:
     """Callable ``(uid, path, kind)``: record a file in its run, or journal the record.
 
     The record goes to the journal when the run itself waits there, or when
-    the catalog refuses it; :func:`replay_journal` records it later.
+    the catalog refuses it; :func:`replay_journal` records it later. With the
+    writer's worker, the checksum and the record are done there, after the
+    documents of the run queued before.
     """
 
     def __init__(
@@ -181,8 +229,16 @@ class JournaledFileRecorder:
         self.catalog = catalog
         self.folder = Path(folder)
         self.writer = writer
+        self.worker = writer.worker if writer is not None else None
 
     def __call__(self, uid: str, path: Path, kind: str) -> None:
+        if self.worker is None:
+            self.record(uid, Path(path), kind)
+        else:
+            self.worker.submit((RECORDER_MEMBER, f"{kind} file", uid), self.record, uid, path, kind)
+
+    def record(self, uid: str, path: Path, kind: str) -> None:
+        """Record the file now (in the calling thread)."""
         record = describe_file(path, kind)
         live = self.writer.live.get(uid) if self.writer is not None else None
         if live is not None:  # the run is not stopped in the catalog yet: its journal is open
