@@ -100,6 +100,9 @@ class SimControl(PVGroup):
     @beam_available.putter
     async def beam_available(self, instance, value):
         value = 1 if value else 0
+        # the flag first: the IOC's current update (a loop that may run during the
+        # write below, before this PV holds the new value) must not restore the beam
+        self.parent.beam_on = bool(value)
         await self.parent.ring.current.write(self.parent.sr_current_full if value else 0.0)
         return value
 

@@ -359,6 +359,8 @@ class UsaxsSimIOC(PVGroup):
         self.true_a2rp = a2rp_center
         self.true_m2rp = m2rp_center
         self.sr_current_full = sr_current
+        #: Whether the beam is on (``usxSIM:beam_available``), set before the ring current follows.
+        self.beam_on = True
         self.piezo_fwhm = 4.0  # V
         self.diode_edge = 0.3  # mm, edge width of the photodiode plateau
         self._last_upd = (0, 1.0, 2, 2)
@@ -512,7 +514,7 @@ class UsaxsSimIOC(PVGroup):
             n += 1
             if n % 10 == 0:
                 await instance.write(n)
-                if self.sim.beam_available.value:
+                if self.beam_on:
                     jitter = self.sr_current_full * (1 + 0.0005 * math.sin(n / 7))
                     await self.ring.current.write(jitter)
             await asyncio.sleep(0.1)

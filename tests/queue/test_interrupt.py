@@ -72,7 +72,8 @@ def test_beam_drop_during_a_queued_fly_scan_suspends_and_resumes(queue_api, queu
             poll(flying.is_set, "the fly scan to be mid-trajectory", TIMEOUT_S)
             beam.put(0, wait=True)
             poll(lambda: starts[-1:] == [0], "the trajectory to be aborted", TIMEOUT_S)
-            assert queue_api.status()["re_state"] == "running"  # suspended, not paused
+            status = queue_api.status(reload=True)
+            assert status["re_state"] == "running", (status, starts)  # suspended, not paused
         except Exception as exc:  # reported below
             errors.append(exc)
         finally:

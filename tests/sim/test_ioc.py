@@ -255,3 +255,19 @@ def test_prefix_applies_to_every_pv():
     assert all(n.startswith("tst:") for n in names)
     assert "tst:usxAERO:m6.RBV" in names
     assert "tst:usxSIM:ready" in names
+
+
+def test_a_dropped_beam_stays_dropped_through_the_ring_updates(sim_ioc, ca):
+    """The IOC's once-a-second ring-current update never brings a dropped beam back."""
+    current, heartbeat = sim_ioc.pv("S:SRcurrentAI"), sim_ioc.pv("usxSIM:heartbeat")
+    seen = []
+    for _ in range(5):
+        ca.caput(sim_ioc.pv("usxSIM:beam_available"), 0, wait=True)
+        beat = _get(ca, heartbeat)
+        deadline = time.monotonic() + 30
+        while _get(ca, heartbeat) < beat + 20 and time.monotonic() < deadline:  # two updates
+            seen.append(_get(ca, current))
+            time.sleep(0.05)
+        seen.append(_get(ca, current))
+        ca.caput(sim_ioc.pv("usxSIM:beam_available"), 1, wait=True)
+    assert seen and max(seen) == 0, f"ring current came back without beam: {max(seen)} mA"
