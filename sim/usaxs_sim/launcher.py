@@ -182,6 +182,8 @@ class SimProcess:
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Poll ``usxSIM:ready`` until 1; raise with the stderr tail on death or timeout."""
+        from caproto import CaprotoError
+
         deadline = time.monotonic() + timeout
         last_error = None
         while time.monotonic() < deadline:
@@ -193,7 +195,7 @@ class SimProcess:
             try:
                 if int(self.read("usxSIM:ready", timeout=1.0)[0]) == 1:
                     return
-            except Exception as exc:  # not serving yet
+            except (OSError, CaprotoError) as exc:  # not serving yet (timeouts are OSError)
                 last_error = exc
             time.sleep(0.1)
         raise TimeoutError(

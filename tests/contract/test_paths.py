@@ -175,7 +175,7 @@ def test_concurrent_writers_get_distinct_numbers(tmp_path):
             output = open_next_data_file(tmp_path, "Air")
             output.temp_path.write_text(str(i))
             results.append(output.commit())
-        except Exception as exc:  # collected and asserted below
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 
     threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]

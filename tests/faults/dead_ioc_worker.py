@@ -33,7 +33,7 @@ def main(data_dir: str, intervals: int) -> int:
     try:
         session.RE(uascan(session.instrument, title="dead", thickness_mm=1.0,
                           intervals=intervals, count_time=0.05))  # fmt: skip
-    except Exception as exc:  # reported to the parent test
+    except Exception as exc:  # noqa: BLE001 - reported to the parent test
         print(f"raised {type(exc).__name__}: {' '.join(str(exc).split())}", flush=True)
         cause = exc.__cause__ or exc.__context__
         if cause is not None:

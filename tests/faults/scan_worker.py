@@ -19,7 +19,7 @@ def main(data_dir: str, intervals: int, title: str = "worker", raw_dir: str = ""
 
     try:
         session = make_session(data_dir, connect_timeout=30, reduce_live=False)
-    except Exception as exc:  # reported to the parent test, which asserts on it
+    except Exception as exc:  # noqa: BLE001 - the parent test asserts on it
         print(f"error {type(exc).__name__}: {exc}", flush=True)
         return 2
     print("ready", flush=True)
@@ -39,7 +39,7 @@ def main(data_dir: str, intervals: int, title: str = "worker", raw_dir: str = ""
     try:
         session.RE(uascan(session.instrument, title=title, thickness_mm=1.0, intervals=intervals,
                           count_time=0.05))  # fmt: skip
-    except Exception as exc:  # reported to the parent test
+    except Exception as exc:  # noqa: BLE001 - reported to the parent test
         print(f"raised {type(exc).__name__}: {exc}", flush=True)
     session.close()
     return 0

@@ -48,7 +48,7 @@ def _fly_with_beam_drop(session, sim_ioc, hold, what):
             poll(flying, "the fly scan to be mid-trajectory")
             epics.caput(sim_ioc.pv("usxSIM:beam_available"), 0, wait=True)
             poll(lambda: hold(channels), what)
-        except Exception as exc:  # reported by the test below
+        except Exception as exc:  # noqa: BLE001 - reported by the test below
             errors.append(exc)
         finally:
             epics.caput(sim_ioc.pv("usxSIM:beam_available"), 1, wait=True)
@@ -150,7 +150,7 @@ def test_flyscan_completes_when_the_beam_drops_during_its_baseline(suspended, si
     def restore_after_trip():
         try:
             poll(lambda: any(s.tripped for s in suspenders), "a suspender to trip")
-        except Exception as exc:  # reported by the test below
+        except Exception as exc:  # noqa: BLE001 - reported by the test below
             errors.append(exc)
         finally:
             epics.caput(beam, 1, wait=True)

@@ -29,7 +29,7 @@ def _drop_beam_during(session, sim_ioc, plan, after_events, suspenders):
             poll(events.is_set, f"{after_events} events")
             epics.caput(sim_ioc.pv("usxSIM:beam_available"), 0, wait=True)
             poll(lambda: any(s.tripped for s in suspenders), "a suspender to trip")
-        except Exception as exc:  # reported by the test below
+        except Exception as exc:  # noqa: BLE001 - reported by the test below
             errors.append(exc)
         finally:
             epics.caput(sim_ioc.pv("usxSIM:beam_available"), 1, wait=True)

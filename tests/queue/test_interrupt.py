@@ -74,7 +74,7 @@ def test_beam_drop_during_a_queued_fly_scan_suspends_and_resumes(queue_api, queu
             poll(lambda: starts[-1:] == [0], "the trajectory to be aborted", TIMEOUT_S)
             status = queue_api.status(reload=True)
             assert status["re_state"] == "running", (status, starts)  # suspended, not paused
-        except Exception as exc:  # reported below
+        except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:
             beam.put(1, wait=True)

@@ -20,7 +20,7 @@ def _answers(addr):
     api = REManagerAPI(zmq_control_addr=addr, timeout_recv=0.5)
     try:
         return api.status()["manager_state"] == "idle"
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure means not answering yet
         return False
     finally:
         api.close()

@@ -129,7 +129,7 @@ class IsolatedCallbacks:
         for member in members:
             try:
                 member.callback(name, doc)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - recorded, the others still run
                 self._record(member.name, name, exc)
                 if member.essential and first_essential is None:
                     first_essential, who = exc, member.name

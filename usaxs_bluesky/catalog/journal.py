@@ -126,7 +126,7 @@ class _JournaledRun:
             if self.writer is None:
                 self.writer = self.owner.writer_factory(self.owner.catalog)
             self.writer(name, doc)
-        except Exception as exc:  # catalog down or refusing: the journal keeps the run
+        except Exception as exc:  # noqa: BLE001 - catalog down: the journal keeps the run
             self.error = exc
             logger.warning(
                 "catalog write of run %s failed at its %s document (%s); journaled in %s,"

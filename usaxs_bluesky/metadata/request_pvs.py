@@ -42,7 +42,7 @@ def read_item(item: MetadataItem, read_pv: PVReader) -> tuple[Any, str]:
     """Return (converted value, '') or (None, problem) for a ``pv`` item."""
     try:
         raw = read_pv(item.pv)
-    except Exception as exc:  # reported, never swallowed: the caller lists it
+    except Exception as exc:  # noqa: BLE001 - reported, never swallowed: the caller lists it
         return None, f"PV {item.pv} unreachable: {exc}"
     try:
         return convert(raw, item.type), ""

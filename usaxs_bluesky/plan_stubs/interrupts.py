@@ -38,7 +38,7 @@ def stop_counting_on_error(plan: Generator[Msg, Any, Any]) -> Generator[Msg, Any
         except GeneratorExit:
             plan.close()
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any error: stop the counters, then rethrow it
             for _, device in counting:
                 with suppress(Exception):  # the original error is the one to report
                     yield Msg("stop", device)

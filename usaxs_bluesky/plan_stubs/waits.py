@@ -146,7 +146,7 @@ def bounded_waits(
         except GeneratorExit:
             plan.close()
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - rethrown into the plan, a timeout explained
             if waited and isinstance(exc, TimeoutError):
                 names = ", ".join(_describe(obj) for obj, _ in waited)
                 exc = DeviceTimeoutError(

@@ -92,7 +92,7 @@ def run_remote_file(
             yield from run_command(inst, command, user)
         except (RequestAbort, RequestStop, GeneratorExit):
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - reported to the requester as failed
             return f"failed: {command.where}: {command.action}: {type(exc).__name__}: {exc}"
     return f"done: {path}, {len(commands)} command(s)"
 

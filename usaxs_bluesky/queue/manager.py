@@ -247,7 +247,7 @@ class ReManagerProcess:
         try:
             api.status()
             return True
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure means not answering yet
             return False
         finally:
             api.close()

@@ -59,7 +59,7 @@ def _queue_annotation(annotation: Any) -> Any:
     text = inspect.formatannotation(annotation)
     try:
         eval(text, {"typing": typing, "NoneType": type(None)})  # noqa: S307 - what queueserver does
-    except Exception:
+    except Exception:  # noqa: BLE001 - not rebuildable by queueserver either
         return inspect.Parameter.empty
     return annotation if "Any" not in text else inspect.Parameter.empty
 
