@@ -33,7 +33,11 @@ class Cam(PVGroup):
     Manufacturer_RBV Model_RBV MaxSizeX_RBV MaxSizeY_RBV NumImagesCounter_RBV."""
 
     acquire = pvproperty(
-        name="Acquire", value=0, dtype=ChannelType.ENUM, enum_strings=["Done", "Acquire"]
+        name="Acquire",
+        value=0,
+        dtype=ChannelType.ENUM,
+        enum_strings=["Done", "Acquire"],
+        doc="Start an acquisition (busy: put-completion when the frames are taken)",
     )
     acquire_rbv = pvproperty(
         name="Acquire_RBV",
@@ -41,18 +45,44 @@ class Cam(PVGroup):
         dtype=ChannelType.ENUM,
         enum_strings=["Done", "Acquire"],
         read_only=True,
+        doc="Acquisition state: 1 while acquiring",
     )
-    acquire_time = pvproperty(name="AcquireTime", value=1.0, precision=3)
-    acquire_time_rbv = pvproperty(name="AcquireTime_RBV", value=1.0, precision=3, read_only=True)
-    acquire_period = pvproperty(name="AcquirePeriod", value=1.0, precision=3)
+    acquire_time = pvproperty(
+        name="AcquireTime", value=1.0, precision=3, doc="Exposure time per frame (s)"
+    )
+    acquire_time_rbv = pvproperty(
+        name="AcquireTime_RBV",
+        value=1.0,
+        precision=3,
+        read_only=True,
+        doc="Exposure time per frame (s), readback",
+    )
+    acquire_period = pvproperty(
+        name="AcquirePeriod", value=1.0, precision=3, doc="Time between frame starts (s)"
+    )
     acquire_period_rbv = pvproperty(
-        name="AcquirePeriod_RBV", value=1.0, precision=3, read_only=True
+        name="AcquirePeriod_RBV",
+        value=1.0,
+        precision=3,
+        read_only=True,
+        doc="Time between frame starts (s), readback",
     )
-    num_images = pvproperty(name="NumImages", value=1)
-    num_images_rbv = pvproperty(name="NumImages_RBV", value=1, read_only=True)
-    num_images_counter = pvproperty(name="NumImagesCounter_RBV", value=0, read_only=True)
+    num_images = pvproperty(name="NumImages", value=1, doc="Frames per acquisition")
+    num_images_rbv = pvproperty(
+        name="NumImages_RBV", value=1, read_only=True, doc="Frames per acquisition, readback"
+    )
+    num_images_counter = pvproperty(
+        name="NumImagesCounter_RBV",
+        value=0,
+        read_only=True,
+        doc="Frames taken in the current acquisition",
+    )
     image_mode = pvproperty(
-        name="ImageMode", value=0, dtype=ChannelType.ENUM, enum_strings=IMAGE_MODES
+        name="ImageMode",
+        value=0,
+        dtype=ChannelType.ENUM,
+        enum_strings=IMAGE_MODES,
+        doc="Single, Multiple or Continuous",
     )
     image_mode_rbv = pvproperty(
         name="ImageMode_RBV",
@@ -60,24 +90,36 @@ class Cam(PVGroup):
         dtype=ChannelType.ENUM,
         enum_strings=IMAGE_MODES,
         read_only=True,
+        doc="Image mode, readback",
     )
-    array_counter = pvproperty(name="ArrayCounter", value=0)
-    array_counter_rbv = pvproperty(name="ArrayCounter_RBV", value=0, read_only=True)
-    size_x = pvproperty(name="ArraySizeX_RBV", value=0, read_only=True)
-    size_y = pvproperty(name="ArraySizeY_RBV", value=0, read_only=True)
-    max_x = pvproperty(name="MaxSizeX_RBV", value=0, read_only=True)
-    max_y = pvproperty(name="MaxSizeY_RBV", value=0, read_only=True)
+    array_counter = pvproperty(
+        name="ArrayCounter", value=0, doc="Frames taken since reset (writable)"
+    )
+    array_counter_rbv = pvproperty(
+        name="ArrayCounter_RBV", value=0, read_only=True, doc="Frames taken since reset, readback"
+    )
+    size_x = pvproperty(name="ArraySizeX_RBV", value=0, read_only=True, doc="Frame width (pixels)")
+    size_y = pvproperty(name="ArraySizeY_RBV", value=0, read_only=True, doc="Frame height (pixels)")
+    max_x = pvproperty(name="MaxSizeX_RBV", value=0, read_only=True, doc="Sensor width (pixels)")
+    max_y = pvproperty(name="MaxSizeY_RBV", value=0, read_only=True, doc="Sensor height (pixels)")
     state = pvproperty(
         name="DetectorState_RBV",
         value=0,
         dtype=ChannelType.ENUM,
         enum_strings=DETECTOR_STATES,
         read_only=True,
+        doc="Detector state (Idle, Acquire, ...)",
     )
     manufacturer = pvproperty(
-        name="Manufacturer_RBV", value="", dtype=ChannelType.STRING, read_only=True
+        name="Manufacturer_RBV",
+        value="",
+        dtype=ChannelType.STRING,
+        read_only=True,
+        doc="Detector manufacturer",
     )
-    model = pvproperty(name="Model_RBV", value="", dtype=ChannelType.STRING, read_only=True)
+    model = pvproperty(
+        name="Model_RBV", value="", dtype=ChannelType.STRING, read_only=True, doc="Detector model"
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -147,13 +189,26 @@ class ImagePlugin(PVGroup):
     (cols) ArraySize1_RBV (rows) ArrayCounter_RBV EnableCallbacks
     NDimensions_RBV."""
 
-    array_data = pvproperty(name="ArrayData", value=[0, 0], dtype=int, max_length=2, read_only=True)
-    size0 = pvproperty(name="ArraySize0_RBV", value=0, read_only=True)
-    size1 = pvproperty(name="ArraySize1_RBV", value=0, read_only=True)
-    ndims = pvproperty(name="NDimensions_RBV", value=2, read_only=True)
-    counter = pvproperty(name="ArrayCounter_RBV", value=0, read_only=True)
+    array_data = pvproperty(
+        name="ArrayData",
+        value=[0, 0],
+        dtype=int,
+        max_length=2,
+        read_only=True,
+        doc="The last frame, rows*cols counts (int32)",
+    )
+    size0 = pvproperty(name="ArraySize0_RBV", value=0, read_only=True, doc="Frame columns")
+    size1 = pvproperty(name="ArraySize1_RBV", value=0, read_only=True, doc="Frame rows")
+    ndims = pvproperty(name="NDimensions_RBV", value=2, read_only=True, doc="Frame dimensions (2)")
+    counter = pvproperty(
+        name="ArrayCounter_RBV", value=0, read_only=True, doc="Frames received by the plugin"
+    )
     enable = pvproperty(
-        name="EnableCallbacks", value=1, dtype=ChannelType.ENUM, enum_strings=["Disable", "Enable"]
+        name="EnableCallbacks",
+        value=1,
+        dtype=ChannelType.ENUM,
+        enum_strings=["Disable", "Enable"],
+        doc="Plugin callbacks enabled",
     )
 
 

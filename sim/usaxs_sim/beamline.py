@@ -21,9 +21,19 @@ class Monochromator(PVGroup):
     Writing either one updates the other (``lambda = 12.398419843 / E``).
     """
 
-    energy = pvproperty(name="EnCalc", value=21.0, precision=5, units="keV")
+    energy = pvproperty(
+        name="EnCalc",
+        value=21.0,
+        precision=5,
+        units="keV",
+        doc="Monochromator energy (keV); writing it sets the wavelength",
+    )
     wavelength = pvproperty(
-        name="LambdaCalc", value=physics.HC_KEV_A / 21.0, precision=6, units="A"
+        name="LambdaCalc",
+        value=physics.HC_KEV_A / 21.0,
+        precision=6,
+        units="A",
+        doc="Monochromator wavelength (A); writing it sets the energy",
     )
 
     @energy.putter
@@ -45,10 +55,15 @@ class Shutter(PVGroup):
     """Shutter: ``<prefix>Open`` (write 1 opens), ``Close`` (write 1 closes),
     ``State`` (0 CLOSED, 1 OPEN)."""
 
-    open_cmd = pvproperty(name="Open", value=0)
-    close_cmd = pvproperty(name="Close", value=0)
+    open_cmd = pvproperty(name="Open", value=0, doc="Write 1 to open the shutter")
+    close_cmd = pvproperty(name="Close", value=0, doc="Write 1 to close the shutter")
     state = pvproperty(
-        name="State", value=1, dtype=ChannelType.ENUM, enum_strings=STATE_STRINGS, read_only=True
+        name="State",
+        value=1,
+        dtype=ChannelType.ENUM,
+        enum_strings=STATE_STRINGS,
+        read_only=True,
+        doc="Shutter state: 0 CLOSED, 1 OPEN",
     )
 
     def __init__(self, *args, initially_open: bool = True, **kwargs):
@@ -79,7 +94,14 @@ class Shutter(PVGroup):
 class StorageRing(PVGroup):
     """Storage ring current ``S:SRcurrentAI`` (mA)."""
 
-    current = pvproperty(name="S:SRcurrentAI", value=130.0, precision=3, units="mA", read_only=True)
+    current = pvproperty(
+        name="S:SRcurrentAI",
+        value=130.0,
+        precision=3,
+        units="mA",
+        read_only=True,
+        doc="Storage ring current (mA), 0 while the beam is dropped",
+    )
 
 
 class SimControl(PVGroup):
@@ -91,11 +113,18 @@ class SimControl(PVGroup):
     seed (read-only, random seed of this process).
     """
 
-    beam_available = pvproperty(value=1)
-    time_scale = pvproperty(value=0.05, precision=4)
-    ready = pvproperty(value=0, read_only=True)
-    sample_model = pvproperty(value="blank", dtype=ChannelType.STRING, read_only=True)
-    seed = pvproperty(value=0, read_only=True)
+    beam_available = pvproperty(value=1, doc="Simulation: 1 beam on, write 0 to drop the beam")
+    time_scale = pvproperty(
+        value=0.05, precision=4, doc="Simulation: wall-clock seconds per simulated second"
+    )
+    ready = pvproperty(value=0, read_only=True, doc="Simulation: 1 once the IOC is serving")
+    sample_model = pvproperty(
+        value="blank",
+        dtype=ChannelType.STRING,
+        read_only=True,
+        doc="Simulation: the sample model at the current sample position",
+    )
+    seed = pvproperty(value=0, read_only=True, doc="Simulation: random seed of this process")
 
     @beam_available.putter
     async def beam_available(self, instance, value):
@@ -118,10 +147,11 @@ class SimControl(PVGroup):
         return value
 
 
-def _char(name, value="", length=256):
+def _char(name, value="", length=256, *, doc: str):
     return pvproperty(
         name=name,
         value=value,
+        doc=doc,
         dtype=ChannelType.CHAR,
         max_length=length,
         string_encoding="utf-8",
@@ -139,23 +169,56 @@ class SampleMetadata(PVGroup):
     usxLAX:userName (CHAR[256]), usxLAX:timeStamp.
     """
 
-    title = _char("usxLAX:sampleTitle")
-    thickness = pvproperty(name="usxLAX:sampleThickness", value=1.0, precision=4, units="mm")
-    formula = _char("usxSample:ChemicalFormula")
-    concentration = pvproperty(name="usxSample:Concentration", value=1.0)
-    description = _char("usxSample:Description")
-    temperature = pvproperty(name="usxSample:Temperature", value=25.0, units="C")
-    volume_fraction = pvproperty(name="usxSample:VolumeFraction", value=1.0)
-    sld = pvproperty(name="usxSample:ScatteringLengthDensity", value=1.0)
-    rotation = pvproperty(name="usxSample:RotationAngle", value=0.0)
-    x_translation = pvproperty(name="usxSample:XTranslation", value=0.0)
-    e_field = pvproperty(name="usxSample:ElectricField", value=0.0)
-    m_field = pvproperty(name="usxSample:MagneticField", value=0.0)
-    stress = pvproperty(name="usxSample:StressField", value=0.0)
-    run_cycle = pvproperty(name="usxLAX:RunCycle", value="2026-3", dtype=ChannelType.STRING)
-    gup = pvproperty(name="usxLAX:GUPNumber", value="", dtype=ChannelType.STRING)
-    user_name = _char("usxLAX:userName")
-    time_stamp = pvproperty(name="usxLAX:timeStamp", value="", dtype=ChannelType.STRING)
+    title = _char("usxLAX:sampleTitle", doc="Sample title")
+    thickness = pvproperty(
+        name="usxLAX:sampleThickness",
+        value=1.0,
+        precision=4,
+        units="mm",
+        doc="Sample thickness (mm)",
+    )
+    formula = _char("usxSample:ChemicalFormula", doc="Sample chemical formula")
+    concentration = pvproperty(
+        name="usxSample:Concentration", value=1.0, doc="Sample concentration"
+    )
+    description = _char("usxSample:Description", doc="Sample description")
+    temperature = pvproperty(
+        name="usxSample:Temperature", value=25.0, units="C", doc="Sample temperature (C)"
+    )
+    volume_fraction = pvproperty(
+        name="usxSample:VolumeFraction", value=1.0, doc="Sample volume fraction"
+    )
+    sld = pvproperty(
+        name="usxSample:ScatteringLengthDensity", value=1.0, doc="Sample scattering length density"
+    )
+    rotation = pvproperty(name="usxSample:RotationAngle", value=0.0, doc="Sample rotation angle")
+    x_translation = pvproperty(name="usxSample:XTranslation", value=0.0, doc="Sample x translation")
+    e_field = pvproperty(
+        name="usxSample:ElectricField", value=0.0, doc="Electric field on the sample"
+    )
+    m_field = pvproperty(
+        name="usxSample:MagneticField", value=0.0, doc="Magnetic field on the sample"
+    )
+    stress = pvproperty(name="usxSample:StressField", value=0.0, doc="Stress field on the sample")
+    run_cycle = pvproperty(
+        name="usxLAX:RunCycle",
+        value="2026-3",
+        dtype=ChannelType.STRING,
+        doc="APS run cycle (e.g. 2026-3)",
+    )
+    gup = pvproperty(
+        name="usxLAX:GUPNumber",
+        value="",
+        dtype=ChannelType.STRING,
+        doc="General User Proposal number",
+    )
+    user_name = _char("usxLAX:userName", doc="User name")
+    time_stamp = pvproperty(
+        name="usxLAX:timeStamp",
+        value="",
+        dtype=ChannelType.STRING,
+        doc="Time stamp (text)",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -241,73 +304,160 @@ class InstrumentTerms(PVGroup):
     SAXS_y_in SAXS_z_in SAXS_y_out SAXS_z_out ax_in ax_out ay_in WAXS_x_in WAXS_x_out.
     """
 
-    ar_center = _f("usxLAX:USAXS:ARcenter", 8.84576945, precision=8)
-    mr_center = _f("usxLAX:USAXS:MRcenter", 8.84387156, precision=8)
-    asr_center = _f("usxLAX:USAXS:ASRcenter", 22.57281474, precision=8)
-    msr_center = _f("usxLAX:USAXS:MSRcenter", 24.76272793, precision=8)
-    sdd = _f("usxLAX:USAXS:SDD", 1085.0, units="mm")
-    sad = _f("usxLAX:USAXS:SAD", 240.0, units="mm")
-    upd_size = _f("usxLAX:USAXS:UPDsize", 5.4, units="mm")
-    diode_dx = _f("usxLAX:USAXS:Diode_dx", 96.495613, precision=6)
-    diode_dy = _f("usxLAX:USAXS:Diode_dy", -86.958748, precision=6)
-    diode_dx_out = _f("usxLAX:USAXS:Diode_dx_out", 10.0, precision=6)
-    start_offset = _f("usxLAX:USAXS:StartOffset", -0.0003, precision=6)
-    finish = _f("usxLAX:USAXS:Finish", 0.3, precision=5)
-    ar_start = _f("usxLAX:USAXS:ARstart", 8.84738314, precision=8)
-    min_step = _f("usxLAX:USAXS:MinStep", 2e-5, precision=7)
-    min_step_traj = _f("usxLAX:USAXS:MinStepTraj", 2e-5, precision=7)
-    ua_term = _f("usxLAX:USAXS:UATerm", 0.7, precision=3)
-    num_points = _i("usxLAX:USAXS:NumPoints", 200)
-    count_time = _f("usxLAX:USAXS:CountTime", 1.0)
-    fs_num_points = _i("usxLAX:USAXS:FS_NumberOfPoints", 200)
-    fs_scan_time = _f("usxLAX:USAXS:FS_ScanTime", 90.0, units="s")
-    fs_elapsed = _f("usxLAX:USAXS:FS_ElapsedTime", 0.0, units="s")
-    mask0 = _f("usxLAX:USAXS:FS_AmpR1BlockTime", physics.MASK_TIMES[0], precision=4)
-    mask1 = _f("usxLAX:USAXS:FS_AmpR2BlockTime", physics.MASK_TIMES[1], precision=4)
-    mask2 = _f("usxLAX:USAXS:FS_AmpR3BlockTime", physics.MASK_TIMES[2], precision=4)
-    mask3 = _f("usxLAX:USAXS:FS_AmpR4BlockTime", physics.MASK_TIMES[3], precision=4)
-    mask4 = _f("usxLAX:USAXS:FS_AmpR5BlockTime", physics.MASK_TIMES[4], precision=4)
-    use_flyscan = _i("usxLAX:USAXS:UseFlyscan", 1)
-    is_2d = _i("usxLAX:USAXS:is2DUSAXSscan", 0)
-    tr_measure = _i("usxLAX:USAXS:TR_MeasurePinTrans", 1)
-    tr_ax = _f("usxLAX:USAXS:TR_AxPosition", 14.566775)
-    tr_time = _f("usxLAX:USAXS:TR_MeasurementTime", 2.0)
-    tr_pin_counts = _f("usxLAX:USAXS:TR_pinCounts", 0.0)
-    tr_pin_gain = _f("usxLAX:USAXS:TR_pinGain", 1e5)
-    tr_i0_counts = _f("usxLAX:USAXS:TR_I0Counts", 0.0)
-    tr_i0_gain = _f("usxLAX:USAXS:TR_I0Gain", 1e8)
+    ar_center = _f(
+        "usxLAX:USAXS:ARcenter",
+        8.84576945,
+        precision=8,
+        doc="Analyzer rocking-curve centre AR (deg)",
+    )
+    mr_center = _f(
+        "usxLAX:USAXS:MRcenter",
+        8.84387156,
+        precision=8,
+        doc="Collimator rocking-curve centre MR (deg)",
+    )
+    asr_center = _f(
+        "usxLAX:USAXS:ASRcenter",
+        22.57281474,
+        precision=8,
+        doc="Analyzer side-reflection centre ASR (deg)",
+    )
+    msr_center = _f(
+        "usxLAX:USAXS:MSRcenter",
+        24.76272793,
+        precision=8,
+        doc="Collimator side-reflection centre MSR (deg)",
+    )
+    sdd = _f("usxLAX:USAXS:SDD", 1085.0, units="mm", doc="Sample-to-detector distance (mm)")
+    sad = _f("usxLAX:USAXS:SAD", 240.0, units="mm", doc="Sample-to-analyzer distance (mm)")
+    upd_size = _f("usxLAX:USAXS:UPDsize", 5.4, units="mm", doc="Photodiode size (mm)")
+    diode_dx = _f(
+        "usxLAX:USAXS:Diode_dx",
+        96.495613,
+        precision=6,
+        doc="Photodiode DX position in the beam (mm)",
+    )
+    diode_dy = _f(
+        "usxLAX:USAXS:Diode_dy",
+        -86.958748,
+        precision=6,
+        doc="Photodiode DY position in the beam (mm)",
+    )
+    diode_dx_out = _f(
+        "usxLAX:USAXS:Diode_dx_out",
+        10.0,
+        precision=6,
+        doc="Photodiode DX position out of the beam (mm)",
+    )
+    start_offset = _f(
+        "usxLAX:USAXS:StartOffset",
+        -0.0003,
+        precision=6,
+        doc="USAXS scan start offset from AR centre (deg)",
+    )
+    finish = _f("usxLAX:USAXS:Finish", 0.3, precision=5, doc="USAXS scan end, Q (1/A)")
+    ar_start = _f("usxLAX:USAXS:ARstart", 8.84738314, precision=8, doc="USAXS scan start AR (deg)")
+    min_step = _f("usxLAX:USAXS:MinStep", 2e-5, precision=7, doc="Smallest step-scan AR step (deg)")
+    min_step_traj = _f(
+        "usxLAX:USAXS:MinStepTraj", 2e-5, precision=7, doc="Smallest fly-scan AR step (deg)"
+    )
+    ua_term = _f(
+        "usxLAX:USAXS:UATerm", 0.7, precision=3, doc="Step-size exponent of the USAXS scan"
+    )
+    num_points = _i("usxLAX:USAXS:NumPoints", 200, doc="Step-scan points")
+    count_time = _f("usxLAX:USAXS:CountTime", 1.0, doc="Step-scan count time per point (s)")
+    fs_num_points = _i("usxLAX:USAXS:FS_NumberOfPoints", 200, doc="Fly-scan points")
+    fs_scan_time = _f("usxLAX:USAXS:FS_ScanTime", 90.0, units="s", doc="Fly-scan duration (s)")
+    fs_elapsed = _f("usxLAX:USAXS:FS_ElapsedTime", 0.0, units="s", doc="Fly-scan elapsed time (s)")
+    mask0 = _f(
+        "usxLAX:USAXS:FS_AmpR1BlockTime",
+        physics.MASK_TIMES[0],
+        precision=4,
+        doc="Fly-scan counts masked after a change to range 0 (s)",
+    )
+    mask1 = _f(
+        "usxLAX:USAXS:FS_AmpR2BlockTime",
+        physics.MASK_TIMES[1],
+        precision=4,
+        doc="Fly-scan counts masked after a change to range 1 (s)",
+    )
+    mask2 = _f(
+        "usxLAX:USAXS:FS_AmpR3BlockTime",
+        physics.MASK_TIMES[2],
+        precision=4,
+        doc="Fly-scan counts masked after a change to range 2 (s)",
+    )
+    mask3 = _f(
+        "usxLAX:USAXS:FS_AmpR4BlockTime",
+        physics.MASK_TIMES[3],
+        precision=4,
+        doc="Fly-scan counts masked after a change to range 3 (s)",
+    )
+    mask4 = _f(
+        "usxLAX:USAXS:FS_AmpR5BlockTime",
+        physics.MASK_TIMES[4],
+        precision=4,
+        doc="Fly-scan counts masked after a change to range 4 (s)",
+    )
+    use_flyscan = _i("usxLAX:USAXS:UseFlyscan", 1, doc="1: USAXS by fly scan, 0: by step scan")
+    is_2d = _i("usxLAX:USAXS:is2DUSAXSscan", 0, doc="1: 2D USAXS scan")
+    tr_measure = _i(
+        "usxLAX:USAXS:TR_MeasurePinTrans", 1, doc="1: measure the transmission with the pin diode"
+    )
+    tr_ax = _f(
+        "usxLAX:USAXS:TR_AxPosition",
+        14.566775,
+        doc="AX position of the transmission measurement (mm)",
+    )
+    tr_time = _f(
+        "usxLAX:USAXS:TR_MeasurementTime", 2.0, doc="Transmission measurement count time (s)"
+    )
+    tr_pin_counts = _f("usxLAX:USAXS:TR_pinCounts", 0.0, doc="Transmission: pin diode counts")
+    tr_pin_gain = _f("usxLAX:USAXS:TR_pinGain", 1e5, doc="Transmission: pin diode gain (V/A)")
+    tr_i0_counts = _f("usxLAX:USAXS:TR_I0Counts", 0.0, doc="Transmission: I0 counts")
+    tr_i0_gain = _f("usxLAX:USAXS:TR_I0Gain", 1e8, doc="Transmission: I0 gain (V/A)")
     mode = pvproperty(
-        name="usxLAX:SAXS:USAXSSAXSMode", value=2, dtype=ChannelType.ENUM, enum_strings=MODE_STRINGS
+        name="usxLAX:SAXS:USAXSSAXSMode",
+        value=2,
+        dtype=ChannelType.ENUM,
+        enum_strings=MODE_STRINGS,
+        doc="Instrument mode (USAXS, SAXS, WAXS, ...)",
     )
     # SAXS (Pilatus) geometry
-    pin_distance = _f("usxLAX:USAXS_Pin:Distance", 456.21, units="mm")
-    pin_bcx = _f("usxLAX:USAXS_Pin:BeamCenterX", 97.0)
-    pin_bcy = _f("usxLAX:USAXS_Pin:BeamCenterY", 243.0)
-    pin_px = _f("usxLAX:USAXS_Pin:PinPixSizeX", 0.172, units="mm")
-    pin_py = _f("usxLAX:USAXS_Pin:PinPixSizeY", 0.172, units="mm")
-    pin_k = _f("usxLAX:USAXS_Pin:I_scaling", physics.AREA_DETECTOR_K)
-    pin_tilt_x = _f("usxLAX:USAXS_Pin:TiltX", 0.0, units="deg")
-    pin_tilt_y = _f("usxLAX:USAXS_Pin:TiltY", 0.0, units="deg")
+    pin_distance = _f(
+        "usxLAX:USAXS_Pin:Distance", 456.21, units="mm", doc="SAXS sample-to-detector distance (mm)"
+    )
+    pin_bcx = _f("usxLAX:USAXS_Pin:BeamCenterX", 97.0, doc="SAXS beam centre X (row, pixels)")
+    pin_bcy = _f("usxLAX:USAXS_Pin:BeamCenterY", 243.0, doc="SAXS beam centre Y (column, pixels)")
+    pin_px = _f("usxLAX:USAXS_Pin:PinPixSizeX", 0.172, units="mm", doc="SAXS pixel size X (mm)")
+    pin_py = _f("usxLAX:USAXS_Pin:PinPixSizeY", 0.172, units="mm", doc="SAXS pixel size Y (mm)")
+    pin_k = _f("usxLAX:USAXS_Pin:I_scaling", physics.AREA_DETECTOR_K, doc="SAXS intensity scaling")
+    pin_tilt_x = _f("usxLAX:USAXS_Pin:TiltX", 0.0, units="deg", doc="SAXS detector tilt X (deg)")
+    pin_tilt_y = _f("usxLAX:USAXS_Pin:TiltY", 0.0, units="deg", doc="SAXS detector tilt Y (deg)")
     # WAXS (Eiger-like) geometry
-    waxs_distance = _f("usxLAX:USAXS_WAXS:Distance", 250.0, units="mm")
-    waxs_bcx = _f("usxLAX:USAXS_WAXS:BeamCenterX", 256.0)
-    waxs_bcy = _f("usxLAX:USAXS_WAXS:BeamCenterY", -60.0)
-    waxs_px = _f("usxLAX:USAXS_WAXS:PinPixSizeX", 0.075, units="mm")
-    waxs_py = _f("usxLAX:USAXS_WAXS:PinPixSizeY", 0.075, units="mm")
-    waxs_k = _f("usxLAX:USAXS_WAXS:I_scaling", physics.AREA_DETECTOR_K)
-    waxs_tilt_x = _f("usxLAX:USAXS_WAXS:TiltX", 0.0, units="deg")
-    waxs_tilt_y = _f("usxLAX:USAXS_WAXS:TiltY", 0.0, units="deg")
+    waxs_distance = _f(
+        "usxLAX:USAXS_WAXS:Distance", 250.0, units="mm", doc="WAXS sample-to-detector distance (mm)"
+    )
+    waxs_bcx = _f("usxLAX:USAXS_WAXS:BeamCenterX", 256.0, doc="WAXS beam centre X (row, pixels)")
+    waxs_bcy = _f("usxLAX:USAXS_WAXS:BeamCenterY", -60.0, doc="WAXS beam centre Y (column, pixels)")
+    waxs_px = _f("usxLAX:USAXS_WAXS:PinPixSizeX", 0.075, units="mm", doc="WAXS pixel size X (mm)")
+    waxs_py = _f("usxLAX:USAXS_WAXS:PinPixSizeY", 0.075, units="mm", doc="WAXS pixel size Y (mm)")
+    waxs_k = _f(
+        "usxLAX:USAXS_WAXS:I_scaling", physics.AREA_DETECTOR_K, doc="WAXS intensity scaling"
+    )
+    waxs_tilt_x = _f("usxLAX:USAXS_WAXS:TiltX", 0.0, units="deg", doc="WAXS detector tilt X (deg)")
+    waxs_tilt_y = _f("usxLAX:USAXS_WAXS:TiltY", 0.0, units="deg", doc="WAXS detector tilt Y (deg)")
     # in/out positions
-    saxs_x_in = _f("usxLAX:SAXS_x_in", 14.56)
-    saxs_y_in = _f("usxLAX:SAXS_y_in", -259.5)
-    saxs_z_in = _f("usxLAX:SAXS_z_in", -249.0)
-    saxs_y_out = _f("usxLAX:SAXS_y_out", -10.0)
-    saxs_z_out = _f("usxLAX:SAXS_z_out", -200.0)
-    ax_in = _f("usxLAX:ax_in", 14.566775)
-    ax_out = _f("usxLAX:ax_out", -30.0)
-    ay_in = _f("usxLAX:ay_in", 49.7)
-    waxs_x_in = _f("usxLAX:WAXS_x_in", 0.0)
-    waxs_x_out = _f("usxLAX:WAXS_x_out", -10.0)
+    saxs_x_in = _f("usxLAX:SAXS_x_in", 14.56, doc="SAXS x position in the beam (mm)")
+    saxs_y_in = _f("usxLAX:SAXS_y_in", -259.5, doc="SAXS y position in the beam (mm)")
+    saxs_z_in = _f("usxLAX:SAXS_z_in", -249.0, doc="SAXS z position in the beam (mm)")
+    saxs_y_out = _f("usxLAX:SAXS_y_out", -10.0, doc="SAXS y position out of the beam (mm)")
+    saxs_z_out = _f("usxLAX:SAXS_z_out", -200.0, doc="SAXS z position out of the beam (mm)")
+    ax_in = _f("usxLAX:ax_in", 14.566775, doc="Analyzer AX position in the beam (mm)")
+    ax_out = _f("usxLAX:ax_out", -30.0, doc="Analyzer AX position out of the beam (mm)")
+    ay_in = _f("usxLAX:ay_in", 49.7, doc="Analyzer AY position in the beam (mm)")
+    waxs_x_in = _f("usxLAX:WAXS_x_in", 0.0, doc="WAXS x position in the beam (mm)")
+    waxs_x_out = _f("usxLAX:WAXS_x_out", -10.0, doc="WAXS x position out of the beam (mm)")
 
 
 class SlitSizes(PVGroup):
@@ -315,8 +465,20 @@ class SlitSizes(PVGroup):
     ``usxLAX:GSlit1V:size`` (top - bottom), computed from the blade motors;
     writing a size moves the pair of blades symmetrically about their centre."""
 
-    h_size = pvproperty(name="usxLAX:GSlit1H:size", value=1.2, precision=4, units="mm")
-    v_size = pvproperty(name="usxLAX:GSlit1V:size", value=1.2, precision=4, units="mm")
+    h_size = pvproperty(
+        name="usxLAX:GSlit1H:size",
+        value=1.2,
+        precision=4,
+        units="mm",
+        doc="Guard slit horizontal size (mm), outboard - inboard",
+    )
+    v_size = pvproperty(
+        name="usxLAX:GSlit1V:size",
+        value=1.2,
+        precision=4,
+        units="mm",
+        doc="Guard slit vertical size (mm), top - bottom",
+    )
 
     async def refresh(self):
         top = self.parent

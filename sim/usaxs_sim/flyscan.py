@@ -12,8 +12,10 @@ from . import physics
 MAX_PULSES = 20000
 
 
-def _wave(name, dtype, length):
-    return pvproperty(name=name, value=[dtype(0)], dtype=dtype, max_length=length, read_only=True)
+def _wave(name, dtype, length, *, doc: str):
+    return pvproperty(
+        name=name, value=[dtype(0)], dtype=dtype, max_length=length, read_only=True, doc=doc
+    )
 
 
 MCA1_CLOCK_HZ = 1e6
@@ -44,29 +46,69 @@ class FlyScan(PVGroup):
     is off (ring current 0 or a shutter closed).
     """
 
-    start = pvproperty(name="usxLAX:USAXSfly:Start", value=0)
-    abort = pvproperty(name="usxLAX:USAXSfly:Abort", value=0)
-    num_pulses = pvproperty(name="usxAERO:pm1:NumPulses", value=8000)
-    pulse_positions = _wave("usxAERO:pm1:PulsePositions", float, MAX_PULSES)
-    pulse_mode = pvproperty(name="usxAERO:pm1:PulseMode", value=1)
-    waypoints = _wave("usxAERO:pm1:M6Positions", float, 300)
-    num_points = pvproperty(name="usxAERO:pm1:NumPoints", value=200, read_only=True)
-    fixed_time = pvproperty(name="usxAERO:pm1:FixedTime", value=0.45, read_only=True)
-    mca1 = _wave("usxLAX:3820:mca1", int, MAX_PULSES)
-    mca2 = _wave("usxLAX:3820:mca2", int, MAX_PULSES)
-    mca3 = _wave("usxLAX:3820:mca3", int, MAX_PULSES)
-    current_channel = pvproperty(name="usxLAX:3820:CurrentChannel", value=0, read_only=True)
-    elapsed_real = pvproperty(name="usxLAX:3820:ElapsedReal", value=0.0, read_only=True)
-    nuse_all = pvproperty(name="usxLAX:3820:NuseAll", value=8000)
-    max_channels = pvproperty(name="usxLAX:3820:MaxChannels", value=160000, read_only=True)
-    clock_frequency = pvproperty(
-        name="usxLAX:3820:clock_frequency", value=MCS_INTERNAL_CLOCK_HZ, read_only=True
+    start = pvproperty(
+        name="usxLAX:USAXSfly:Start",
+        value=0,
+        doc="Fly scan busy: write 1 starts, 0 aborts; 0 again at the end",
     )
-    amp_gain = _wave("usxLAX:USAXSfly:DDPCA300:ampGain", float, 1000)
-    amp_req_gain = _wave("usxLAX:USAXSfly:DDPCA300:ampReqGain", float, 1000)
-    amp_chan = _wave("usxLAX:USAXSfly:DDPCA300:mcsChan", float, 1000)
-    ar_pos = _wave("usxLAX:USAXSfly:AR:pos", float, 5000)
-    ar_chan = _wave("usxLAX:USAXSfly:AR:mcsChan", float, 5000)
+    abort = pvproperty(name="usxLAX:USAXSfly:Abort", value=0, doc="Write 1 to abort the fly scan")
+    num_pulses = pvproperty(
+        name="usxAERO:pm1:NumPulses", value=8000, doc="Trajectory pulses (MCS channels + 1)"
+    )
+    pulse_positions = _wave(
+        "usxAERO:pm1:PulsePositions", float, MAX_PULSES, doc="Trajectory pulse positions, AR (deg)"
+    )
+    pulse_mode = pvproperty(
+        name="usxAERO:pm1:PulseMode", value=1, doc="Pulse mode of the trajectory"
+    )
+    waypoints = _wave("usxAERO:pm1:M6Positions", float, 300, doc="Trajectory waypoints, AR (deg)")
+    num_points = pvproperty(
+        name="usxAERO:pm1:NumPoints", value=200, read_only=True, doc="Trajectory waypoint count"
+    )
+    fixed_time = pvproperty(
+        name="usxAERO:pm1:FixedTime",
+        value=0.45,
+        read_only=True,
+        doc="Trajectory time per waypoint (s)",
+    )
+    mca1 = _wave(
+        "usxLAX:3820:mca1",
+        int,
+        MAX_PULSES,
+        doc="Fly-scan clock counts per channel (1 MHz reference)",
+    )
+    mca2 = _wave("usxLAX:3820:mca2", int, MAX_PULSES, doc="Fly-scan I0 counts per channel")
+    mca3 = _wave("usxLAX:3820:mca3", int, MAX_PULSES, doc="Fly-scan UPD counts per channel")
+    current_channel = pvproperty(
+        name="usxLAX:3820:CurrentChannel", value=0, read_only=True, doc="MCS channel being counted"
+    )
+    elapsed_real = pvproperty(
+        name="usxLAX:3820:ElapsedReal", value=0.0, read_only=True, doc="MCS elapsed time (s)"
+    )
+    nuse_all = pvproperty(name="usxLAX:3820:NuseAll", value=8000, doc="MCS channels to use")
+    max_channels = pvproperty(
+        name="usxLAX:3820:MaxChannels", value=160000, read_only=True, doc="MCS channel capacity"
+    )
+    clock_frequency = pvproperty(
+        name="usxLAX:3820:clock_frequency",
+        value=MCS_INTERNAL_CLOCK_HZ,
+        read_only=True,
+        doc="MCS internal clock (Hz)",
+    )
+    amp_gain = _wave(
+        "usxLAX:USAXSfly:DDPCA300:ampGain", float, 1000, doc="UPD gain (V/A) at each range change"
+    )
+    amp_req_gain = _wave(
+        "usxLAX:USAXSfly:DDPCA300:ampReqGain",
+        float,
+        1000,
+        doc="UPD requested gain (V/A) at each range change",
+    )
+    amp_chan = _wave(
+        "usxLAX:USAXSfly:DDPCA300:mcsChan", float, 1000, doc="MCS channel of each range change"
+    )
+    ar_pos = _wave("usxLAX:USAXSfly:AR:pos", float, 5000, doc="AR (deg) at recorded channels")
+    ar_chan = _wave("usxLAX:USAXSfly:AR:mcsChan", float, 5000, doc="MCS channel of each AR record")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

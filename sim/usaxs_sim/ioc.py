@@ -487,7 +487,12 @@ class UsaxsSimIOC(PVGroup):
         await self.upd_amp.report(counts, t, r)
 
     # ------------------------------------------------------------ lifecycle
-    heartbeat = pvproperty(name="usxSIM:heartbeat", value=0, read_only=True)
+    heartbeat = pvproperty(
+        name="usxSIM:heartbeat",
+        value=0,
+        read_only=True,
+        doc="Simulation: background-loop ticks (0.1 s each), published every 10",
+    )
 
     @heartbeat.startup
     async def heartbeat(self, instance, async_lib):

@@ -39,46 +39,84 @@ class MotorRecord(PVGroup):
     "Stop") stops it.  Values of VAL outside [LLM, HLM] are refused (LVIO=1).
     """
 
-    val = pvproperty(name=".VAL", value=0.0, dtype=_ValData, precision=4)
-    record_alias = pvproperty(name="", value=0.0, read_only=True, precision=4)
-    rbv = _fld(".RBV", 0.0, read_only=True, precision=4)
-    dval = _fld(".DVAL", 0.0, precision=4)
-    drbv = _fld(".DRBV", 0.0, read_only=True, precision=4)
-    rval = _fld(".RVAL", 0)
-    rrbv = _fld(".RRBV", 0, read_only=True)
-    off = _fld(".OFF", 0.0, precision=4)
-    dir = _fld(".DIR", 0, dtype=ChannelType.ENUM, enum_strings=["Pos", "Neg"])
-    foff = _fld(".FOFF", 0, dtype=ChannelType.ENUM, enum_strings=["Variable", "Frozen"])
-    set = _fld(".SET", 0, dtype=ChannelType.ENUM, enum_strings=["Use", "Set"])
-    velo = _fld(".VELO", 1.0, precision=4)
-    vbas = _fld(".VBAS", 0.0, precision=4)
-    vmax = _fld(".VMAX", 0.0, precision=4)
-    accl = _fld(".ACCL", 0.2, precision=3)
-    egu = _fld(".EGU", "mm", dtype=ChannelType.STRING)
-    desc = _fld(".DESC", "", dtype=ChannelType.STRING)
-    movn = _fld(".MOVN", 0, read_only=True)
-    dmov = _fld(".DMOV", 1, read_only=True)
-    hls = _fld(".HLS", 0, read_only=True)
-    lls = _fld(".LLS", 0, read_only=True)
-    hlm = _fld(".HLM", 100.0, precision=4)
-    llm = _fld(".LLM", -100.0, precision=4)
-    dhlm = _fld(".DHLM", 100.0, precision=4)
-    dllm = _fld(".DLLM", -100.0, precision=4)
-    tdir = _fld(".TDIR", 0, read_only=True)
-    stop = _fld(".STOP", 0)
-    spmg = _fld(".SPMG", 3, dtype=ChannelType.ENUM, enum_strings=["Stop", "Pause", "Move", "Go"])
-    cnen = _fld(".CNEN", 1, dtype=ChannelType.ENUM, enum_strings=["Disable", "Enable"])
-    homf = _fld(".HOMF", 0)
-    homr = _fld(".HOMR", 0)
-    athm = _fld(".ATHM", 0, read_only=True)
-    msta = _fld(".MSTA", 0x0002, read_only=True)
-    mres = _fld(".MRES", 1e-4, precision=8)
-    prec = _fld(".PREC", 4)
-    twv = _fld(".TWV", 1.0, precision=4)
-    twf = _fld(".TWF", 0)
-    twr = _fld(".TWR", 0)
-    lvio = _fld(".LVIO", 0, read_only=True)
-    rdbd = _fld(".RDBD", 0.0, precision=6)
+    val = pvproperty(
+        name=".VAL",
+        value=0.0,
+        dtype=_ValData,
+        precision=4,
+        doc="Desired position (user units); put-completion when the move ends",
+    )
+    record_alias = pvproperty(
+        name="",
+        value=0.0,
+        read_only=True,
+        precision=4,
+        doc="The record name itself: read-only copy of the position",
+    )
+    rbv = _fld(".RBV", 0.0, read_only=True, precision=4, doc="Readback position (user units)")
+    dval = _fld(".DVAL", 0.0, precision=4, doc="Desired position (dial units)")
+    drbv = _fld(".DRBV", 0.0, read_only=True, precision=4, doc="Readback position (dial units)")
+    rval = _fld(".RVAL", 0, doc="Desired position (steps)")
+    rrbv = _fld(".RRBV", 0, read_only=True, doc="Readback position (steps)")
+    off = _fld(".OFF", 0.0, precision=4, doc="User offset (user = dial * direction + offset)")
+    dir = _fld(
+        ".DIR",
+        0,
+        dtype=ChannelType.ENUM,
+        enum_strings=["Pos", "Neg"],
+        doc="User direction: Pos or Neg",
+    )
+    foff = _fld(
+        ".FOFF",
+        0,
+        dtype=ChannelType.ENUM,
+        enum_strings=["Variable", "Frozen"],
+        doc="Offset Variable or Frozen",
+    )
+    set = _fld(
+        ".SET",
+        0,
+        dtype=ChannelType.ENUM,
+        enum_strings=["Use", "Set"],
+        doc="Use or Set: in Set, VAL writes change the offset",
+    )
+    velo = _fld(".VELO", 1.0, precision=4, doc="Velocity (units/s)")
+    vbas = _fld(".VBAS", 0.0, precision=4, doc="Base velocity (units/s)")
+    vmax = _fld(".VMAX", 0.0, precision=4, doc="Maximum velocity (units/s, 0 none)")
+    accl = _fld(".ACCL", 0.2, precision=3, doc="Acceleration time (s)")
+    egu = _fld(".EGU", "mm", dtype=ChannelType.STRING, doc="Engineering units")
+    desc = _fld(".DESC", "", dtype=ChannelType.STRING, doc="Description")
+    movn = _fld(".MOVN", 0, read_only=True, doc="Moving: 1")
+    dmov = _fld(".DMOV", 1, read_only=True, doc="Done moving: 1")
+    hls = _fld(".HLS", 0, read_only=True, doc="At the high limit switch: 1")
+    lls = _fld(".LLS", 0, read_only=True, doc="At the low limit switch: 1")
+    hlm = _fld(".HLM", 100.0, precision=4, doc="High soft limit (user units)")
+    llm = _fld(".LLM", -100.0, precision=4, doc="Low soft limit (user units)")
+    dhlm = _fld(".DHLM", 100.0, precision=4, doc="High soft limit (dial units)")
+    dllm = _fld(".DLLM", -100.0, precision=4, doc="Low soft limit (dial units)")
+    tdir = _fld(".TDIR", 0, read_only=True, doc="Direction of the last move: 1 positive")
+    stop = _fld(".STOP", 0, doc="Write 1 to stop")
+    spmg = _fld(
+        ".SPMG",
+        3,
+        dtype=ChannelType.ENUM,
+        enum_strings=["Stop", "Pause", "Move", "Go"],
+        doc="Stop, Pause, Move or Go",
+    )
+    cnen = _fld(
+        ".CNEN", 1, dtype=ChannelType.ENUM, enum_strings=["Disable", "Enable"], doc="Torque enable"
+    )
+    homf = _fld(".HOMF", 0, doc="Write 1 to home forward")
+    homr = _fld(".HOMR", 0, doc="Write 1 to home reverse")
+    athm = _fld(".ATHM", 0, read_only=True, doc="At home: 1")
+    msta = _fld(".MSTA", 0x0002, read_only=True, doc="Motor status bits")
+    mres = _fld(".MRES", 1e-4, precision=8, doc="Motor resolution (units/step)")
+    prec = _fld(".PREC", 4, doc="Display precision (digits)")
+    twv = _fld(".TWV", 1.0, precision=4, doc="Tweak step (user units)")
+    twf = _fld(".TWF", 0, doc="Write 1 to tweak forward by TWV")
+    twr = _fld(".TWR", 0, doc="Write 1 to tweak reverse by TWV")
+    lvio = _fld(".LVIO", 0, read_only=True, doc="Soft limit violation: 1")
+    rdbd = _fld(".RDBD", 0.0, precision=6, doc="Retry deadband (user units)")
 
     def __init__(
         self,

@@ -13,9 +13,14 @@ PATH_LENGTH = 1024
 MESSAGE_LENGTH = 4096
 
 
-def _char(name: str, length: int, value: str = "") -> pvproperty:
+def _char(name: str, length: int, value: str = "", *, doc: str) -> pvproperty:
     return pvproperty(
-        name=name, value=value, dtype=ChannelType.CHAR, max_length=length, string_encoding="utf-8"
+        name=name,
+        value=value,
+        dtype=ChannelType.CHAR,
+        max_length=length,
+        string_encoding="utf-8",
+        doc=doc,
     )
 
 
@@ -30,10 +35,22 @@ class RemoteOps(PVGroup):
     ``done: ...``, ``refused: ...`` or ``failed: ...``).
     """
 
-    path = _char("AutoCollectionStrInput", PATH_LENGTH)
+    path = _char("AutoCollectionStrInput", PATH_LENGTH, doc="Command-file path to run")
     start = pvproperty(
-        name="AutoCollectionStart", value=0, dtype=ChannelType.ENUM, enum_strings=["Idle", "Start"]
+        name="AutoCollectionStart",
+        value=0,
+        dtype=ChannelType.ENUM,
+        enum_strings=["Idle", "Start"],
+        doc="Client writes Start; the session writes Idle when it takes the request",
     )
-    state = _char("AutoCollectionState", MESSAGE_LENGTH, "off")
-    line = pvproperty(name="AutoCollectionLine", value=0)
-    result = _char("AutoCollectionResult", MESSAGE_LENGTH)
+    state = _char(
+        "AutoCollectionState", MESSAGE_LENGTH, "off", doc="Progress of the running request"
+    )
+    line = pvproperty(
+        name="AutoCollectionLine", value=0, doc="Command-file line running (0 when none)"
+    )
+    result = _char(
+        "AutoCollectionResult",
+        MESSAGE_LENGTH,
+        doc="Outcome of the last request: done, refused or failed",
+    )

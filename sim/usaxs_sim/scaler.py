@@ -33,35 +33,71 @@ class UpdAmplifier(PVGroup):
     record that gain, so it leads the counts by one point at a range change).
     """
 
-    reqrange = pvproperty(value=2, dtype=ChannelType.ENUM, enum_strings=RANGE_STRINGS)
-    mode = pvproperty(value=2, dtype=ChannelType.ENUM, enum_strings=MODE_STRINGS)
-    lurange = pvproperty(
-        value=2, dtype=ChannelType.ENUM, enum_strings=RANGE_STRINGS, read_only=True
+    reqrange = pvproperty(
+        value=2,
+        dtype=ChannelType.ENUM,
+        enum_strings=RANGE_STRINGS,
+        doc="UPD requested range (manual mode)",
     )
-    gain0 = pvproperty(value=physics.UPD_GAINS[0])
-    gain1 = pvproperty(value=physics.UPD_GAINS[1])
-    gain2 = pvproperty(value=physics.UPD_GAINS[2])
-    gain3 = pvproperty(value=physics.UPD_GAINS[3])
-    gain4 = pvproperty(value=physics.UPD_GAINS[4])
-    bkg0 = pvproperty(value=physics.UPD_BKG[0])
-    bkg1 = pvproperty(value=physics.UPD_BKG[1])
-    bkg2 = pvproperty(value=physics.UPD_BKG[2])
-    bkg3 = pvproperty(value=physics.UPD_BKG[3])
-    bkg4 = pvproperty(value=physics.UPD_BKG[4])
-    bkgErr0 = pvproperty(value=0.0)
-    bkgErr1 = pvproperty(value=0.0)
-    bkgErr2 = pvproperty(value=0.0)
-    bkgErr3 = pvproperty(value=21.11871208)
-    bkgErr4 = pvproperty(value=4509.47846208)
-    gainU = pvproperty(value=physics.GAIN_U)
-    gainD = pvproperty(value=physics.GAIN_D)
-    vfc = pvproperty(value=physics.UPD_VFC)
-    updating = pvproperty(value=0)
-    lucounts = pvproperty(value=0.0, read_only=True)
-    lurate = pvproperty(value=0.0, read_only=True)
-    lucurrent = pvproperty(value=0.0, read_only=True)
-    selected = pvproperty(value=1)
-    gain = pvproperty(value=physics.UPD_GAINS[2], read_only=True)
+    mode = pvproperty(
+        value=2,
+        dtype=ChannelType.ENUM,
+        enum_strings=MODE_STRINGS,
+        doc="UPD mode: manual, auto+background, automatic",
+    )
+    lurange = pvproperty(
+        value=2,
+        dtype=ChannelType.ENUM,
+        enum_strings=RANGE_STRINGS,
+        read_only=True,
+        doc="UPD range of the last count",
+    )
+    gain0 = pvproperty(value=physics.UPD_GAINS[0], doc="UPD gain of range 0 (V/A)")
+    gain1 = pvproperty(value=physics.UPD_GAINS[1], doc="UPD gain of range 1 (V/A)")
+    gain2 = pvproperty(value=physics.UPD_GAINS[2], doc="UPD gain of range 2 (V/A)")
+    gain3 = pvproperty(value=physics.UPD_GAINS[3], doc="UPD gain of range 3 (V/A)")
+    gain4 = pvproperty(value=physics.UPD_GAINS[4], doc="UPD gain of range 4 (V/A)")
+    bkg0 = pvproperty(
+        value=physics.UPD_BKG[0], doc="UPD dark-current background of range 0 (counts/s)"
+    )
+    bkg1 = pvproperty(
+        value=physics.UPD_BKG[1], doc="UPD dark-current background of range 1 (counts/s)"
+    )
+    bkg2 = pvproperty(
+        value=physics.UPD_BKG[2], doc="UPD dark-current background of range 2 (counts/s)"
+    )
+    bkg3 = pvproperty(
+        value=physics.UPD_BKG[3], doc="UPD dark-current background of range 3 (counts/s)"
+    )
+    bkg4 = pvproperty(
+        value=physics.UPD_BKG[4], doc="UPD dark-current background of range 4 (counts/s)"
+    )
+    bkgErr0 = pvproperty(value=0.0, doc="UPD background uncertainty of range 0 (counts/s)")
+    bkgErr1 = pvproperty(value=0.0, doc="UPD background uncertainty of range 1 (counts/s)")
+    bkgErr2 = pvproperty(value=0.0, doc="UPD background uncertainty of range 2 (counts/s)")
+    bkgErr3 = pvproperty(value=21.11871208, doc="UPD background uncertainty of range 3 (counts/s)")
+    bkgErr4 = pvproperty(
+        value=4509.47846208, doc="UPD background uncertainty of range 4 (counts/s)"
+    )
+    gainU = pvproperty(
+        value=physics.GAIN_U, doc="UPD autorange: one range up in gain below this rate (counts/s)"
+    )
+    gainD = pvproperty(
+        value=physics.GAIN_D, doc="UPD autorange: one range down in gain above this rate (counts/s)"
+    )
+    vfc = pvproperty(value=physics.UPD_VFC, doc="UPD voltage-to-frequency factor (Hz/V)")
+    updating = pvproperty(value=0, doc="UPD updating flag (as at the facility; unused here)")
+    lucounts = pvproperty(value=0.0, read_only=True, doc="UPD counts of the last count")
+    lurate = pvproperty(
+        value=0.0, read_only=True, doc="UPD count rate of the last count (counts/s)"
+    )
+    lucurrent = pvproperty(value=0.0, read_only=True, doc="UPD current of the last count (A)")
+    selected = pvproperty(value=1, doc="UPD selected amplifier (as at the facility; unused here)")
+    gain = pvproperty(
+        value=physics.UPD_GAINS[2],
+        read_only=True,
+        doc="UPD gain (V/A) of the range moved to after the last count",
+    )
 
     def gains(self):
         return tuple(float(getattr(self, f"gain{r}").value) for r in range(5))
@@ -124,7 +160,7 @@ class UpdAmplifier(PVGroup):
 class IonChamberGain(PVGroup):
     """Femto amplifier gain of an ion chamber: ``<prefix>gain`` (V/A)."""
 
-    gain = pvproperty(value=1e8)
+    gain = pvproperty(value=1e8, doc="Ion chamber amplifier gain (V/A)")
 
     def __init__(self, *args, gain: float = 1e8, **kwargs):
         super().__init__(*args, **kwargs)
@@ -142,13 +178,26 @@ CHANNEL_NAMES = {1: "seconds", 2: "I0", 3: "I00", 4: "UPD", 5: "TRD"}
 def _scaler_attrs():
     attrs = {}
     for i in range(1, NUM_CHANNELS + 1):
-        attrs[f"s{i}"] = pvproperty(name=f".S{i}", value=0, read_only=True)
-        attrs[f"nm{i}"] = pvproperty(
-            name=f".NM{i}", value=CHANNEL_NAMES.get(i, ""), dtype=ChannelType.STRING
+        attrs[f"s{i}"] = pvproperty(
+            name=f".S{i}", value=0, read_only=True, doc=f"Counts of channel {i}"
         )
-        attrs[f"pr{i}"] = pvproperty(name=f".PR{i}", value=0)
+        attrs[f"nm{i}"] = pvproperty(
+            name=f".NM{i}",
+            value=CHANNEL_NAMES.get(i, ""),
+            dtype=ChannelType.STRING,
+            doc=f"Name of channel {i}",
+        )
+        attrs[f"pr{i}"] = pvproperty(
+            name=f".PR{i}",
+            value=0,
+            doc=f"Preset counts of channel {i} (the simulator counts for TP)",
+        )
         attrs[f"g{i}"] = pvproperty(
-            name=f".G{i}", value=1 if i == 1 else 0, dtype=ChannelType.ENUM, enum_strings=["N", "Y"]
+            name=f".G{i}",
+            value=1 if i == 1 else 0,
+            dtype=ChannelType.ENUM,
+            enum_strings=["N", "Y"],
+            doc=f"Gate of channel {i}, N/Y (the simulator counts for TP)",
         )
     return attrs
 
@@ -162,21 +211,36 @@ class _ScalerBase(PVGroup):
     time_scale); put-completion returns when counting ends and CNT is back to 0.
     """
 
-    cnt = pvproperty(name=".CNT", value=0, dtype=ChannelType.ENUM, enum_strings=["Done", "Count"])
-    cont = pvproperty(
-        name=".CONT", value=0, dtype=ChannelType.ENUM, enum_strings=["OneShot", "AutoCount"]
+    cnt = pvproperty(
+        name=".CNT",
+        value=0,
+        dtype=ChannelType.ENUM,
+        enum_strings=["Done", "Count"],
+        doc="Count: 1 starts (put-completion when done), 0 stops",
     )
-    dly = pvproperty(name=".DLY", value=0.0)
-    dly1 = pvproperty(name=".DLY1", value=0.0)
-    t = pvproperty(name=".T", value=0.0, precision=3)
-    freq = pvproperty(name=".FREQ", value=1e7)
-    tp = pvproperty(name=".TP", value=1.0, precision=3)
-    tp1 = pvproperty(name=".TP1", value=1.0, precision=3)
-    rate = pvproperty(name=".RATE", value=10.0)
-    rat1 = pvproperty(name=".RAT1", value=10.0)
-    egu = pvproperty(name=".EGU", value="sec", dtype=ChannelType.STRING)
-    nch = pvproperty(name=".NCH", value=NUM_CHANNELS, read_only=True)
-    record_alias = pvproperty(name="", value=0, read_only=True)
+    cont = pvproperty(
+        name=".CONT",
+        value=0,
+        dtype=ChannelType.ENUM,
+        enum_strings=["OneShot", "AutoCount"],
+        doc="OneShot or AutoCount",
+    )
+    dly = pvproperty(name=".DLY", value=0.0, doc="Delay before counting (s)")
+    dly1 = pvproperty(name=".DLY1", value=0.0, doc="Delay before autocounting (s)")
+    t = pvproperty(name=".T", value=0.0, precision=3, doc="Elapsed counting time (s)")
+    freq = pvproperty(name=".FREQ", value=1e7, doc="Clock frequency (Hz)")
+    tp = pvproperty(name=".TP", value=1.0, precision=3, doc="Preset counting time (s)")
+    tp1 = pvproperty(name=".TP1", value=1.0, precision=3, doc="Preset autocount time (s)")
+    rate = pvproperty(name=".RATE", value=10.0, doc="Display update rate (Hz)")
+    rat1 = pvproperty(name=".RAT1", value=10.0, doc="Autocount display update rate (Hz)")
+    egu = pvproperty(name=".EGU", value="sec", dtype=ChannelType.STRING, doc="Time units")
+    nch = pvproperty(name=".NCH", value=NUM_CHANNELS, read_only=True, doc="Number of channels")
+    record_alias = pvproperty(
+        name="",
+        value=0,
+        read_only=True,
+        doc="The record name itself (answers connection checks; 0)",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -235,7 +299,7 @@ class _ScalerBase(PVGroup):
         return value
 
 
-ScalerRecord = type("ScalerRecord", (_ScalerBase,), _scaler_attrs())
+ScalerRecord = type("ScalerRecord", (_ScalerBase,), {"__module__": __name__, **_scaler_attrs()})
 ScalerRecord.__doc__ = _ScalerBase.__doc__
 
 
