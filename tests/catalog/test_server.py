@@ -5,6 +5,8 @@ The catalog of runs is mounted under ``usaxs``; keys travel in headers only.
 
 from __future__ import annotations
 
+from functools import partial
+
 import httpx
 import pytest
 from bluesky_tiled_plugins import TiledWriter
@@ -17,6 +19,9 @@ from usaxs_bluesky.catalog.http_rules import MAX_HEADER_BYTES
 from usaxs_bluesky.catalog.store import open_catalog
 
 from .served import usaxs_serve
+
+#: httpx's default 5 s timeout is too short for a server on a loaded machine
+http_get = partial(httpx.get, timeout=60)
 
 KEYS = {
     "alice": "alice_key_0123456789abcdef",
@@ -55,7 +60,7 @@ def test_user_sees_only_own_runs(server, filled):
     assert bob_uid not in client
     with pytest.raises(KeyError):
         client[bob_uid]
-    r = httpx.get(
+    r = http_get(
         f"{server}/api/v1/metadata/{DEFAULT_MOUNT}/{bob_uid}",
         headers={"Authorization": f"Apikey {KEYS['alice']}"},
     )
@@ -96,24 +101,24 @@ def test_no_key_or_wrong_key_gets_nothing(server, filled):
             f"search/{DEFAULT_MOUNT}",
             f"metadata/{DEFAULT_MOUNT}/{filled.uids[0]}",
         ):
-            r = httpx.get(f"{server}/api/v1/{path}", headers=headers)
+            r = http_get(f"{server}/api/v1/{path}", headers=headers)
             assert r.status_code == 401, (headers, path, r.text)
             assert "alice" not in r.text
 
 
 def test_api_key_in_the_url_refused(server, filled):
     for path in (f"search/{DEFAULT_MOUNT}", f"metadata/{DEFAULT_MOUNT}/{filled.uids[0]}"):
-        r = httpx.get(f"{server}/api/v1/{path}", params={"api_key": KEYS["staff"]})
+        r = http_get(f"{server}/api/v1/{path}", params={"api_key": KEYS["staff"]})
         assert r.status_code == 400, r.text
         assert "Authorization" in r.json()["detail"] and "alice" not in r.text
 
 
 def test_huge_headers_refused(server):
     big = {"Authorization": f"Apikey {KEYS['staff']}", "X-Filler": "x" * (2 * MAX_HEADER_BYTES)}
-    r = httpx.get(f"{server}/api/v1/search/{DEFAULT_MOUNT}", headers=big)
+    r = http_get(f"{server}/api/v1/search/{DEFAULT_MOUNT}", headers=big)
     assert r.status_code in (400, 431), r.status_code
     assert "alice" not in r.text
-    ok = httpx.get(f"{server}/api/v1/search/{DEFAULT_MOUNT}", headers={**big, "X-Filler": "x"})
+    ok = http_get(f"{server}/api/v1/search/{DEFAULT_MOUNT}", headers={**big, "X-Filler": "x"})
     assert ok.status_code == 200
 
 
@@ -139,7 +144,7 @@ def test_keys_file_checked(tmp_path, body, message):
 
 
 def test_selected_metadata_at_top_and_under_selected(server):
-    r = httpx.get(
+    r = http_get(
         f"{server}/api/v1/search/{DEFAULT_MOUNT}",
         params={
             "select_metadata": "{title:start.title}",
