@@ -115,9 +115,13 @@ def test_api_key_in_the_url_refused(server, filled):
 
 def test_huge_headers_refused(server):
     big = {"Authorization": f"Apikey {KEYS['staff']}", "X-Filler": "x" * (2 * MAX_HEADER_BYTES)}
-    r = http_get(f"{server}/api/v1/search/{DEFAULT_MOUNT}", headers=big)
-    assert r.status_code in (400, 431), r.status_code
-    assert "alice" not in r.text
+    try:
+        r = http_get(f"{server}/api/v1/search/{DEFAULT_MOUNT}", headers=big)
+    except (httpx.ReadError, httpx.RemoteProtocolError):
+        pass  # the server may reset the connection before the client reads its 431: refused
+    else:
+        assert r.status_code in (400, 431), r.status_code
+        assert "alice" not in r.text
     ok = http_get(f"{server}/api/v1/search/{DEFAULT_MOUNT}", headers={**big, "X-Filler": "x"})
     assert ok.status_code == 200
 
