@@ -20,7 +20,6 @@ Prints a table; no asserts (timings vary with the machine's load).
 
 from __future__ import annotations
 
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from bench_plans import point_interval, sim_step_loop
 
 TIME_SCALE = 0.02
 STEP_POINTS = 30
@@ -50,41 +51,6 @@ def cold_import(statement: str) -> float:
         wall(lambda: subprocess.run([sys.executable, "-c", statement], check=True))
         for _ in range(IMPORT_REPEAT)
     )
-
-
-def point_interval(RE, plan) -> float:  # noqa: N803 - bluesky's name
-    """Median time (s) between consecutive primary events of ``plan``."""
-    times: list[float] = []
-    primary: set[str] = set()
-
-    def collect(name: str, doc: dict) -> None:
-        if name == "descriptor" and doc["name"] == "primary":
-            primary.add(doc["uid"])
-        elif name == "event" and doc["descriptor"] in primary:
-            times.append(doc["time"])
-
-    token = RE.subscribe(collect)
-    try:
-        RE(plan)
-    finally:
-        RE.unsubscribe(token)
-    return statistics.median(b - a for a, b in zip(times, times[1:], strict=False))
-
-
-def sim_step_loop(num: int):
-    """The uascan loop shape (3 motors moved, 3 detectors + 3 motors read) on ophyd.sim."""
-    from bluesky import plan_stubs as bps
-    from bluesky import preprocessors as bpp
-    from ophyd.sim import det1, det2, motor1, motor2, motor3, noisy_det
-
-    @bpp.run_decorator(md={"title": "bench", "sample_thickness_mm": 1.0, "user_name": "bench"})
-    def loop():
-        for i in range(num):
-            yield from bps.checkpoint()
-            yield from bps.mv(motor1, -i * 1e-4, motor2, i * 0.01, motor3, i * 0.05)
-            yield from bps.trigger_and_read([det1, det2, noisy_det, motor1, motor2, motor3])
-
-    return loop()
 
 
 def bare_engine(session) -> Any:
